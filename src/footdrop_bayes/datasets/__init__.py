@@ -1,0 +1,51 @@
+"""Bundled datasets.
+
+``study_visits.csv`` / ``study_patients.csv``: a **synthetic** cohort of 105 foot-drop
+patients, simulated by ``scripts/make_study_cohort.py`` with effects chosen so that its
+marginals resemble the published study (``shared/reference``). No real patient's data.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pandas as pd
+
+from ..cohort import Cohort
+
+STUDY_FACTORS = ["sex", "site", "lesion_type", "cause", "treatment"]
+STUDY_COVARIATES = ["age", "delay"]
+STUDY_REFERENCE = {"sex": "male", "site": "root", "lesion_type": "axonal",
+                   "cause": "radiculopathy", "treatment": "conservative"}
+
+
+def _path(name: str):
+    return resources.files(__name__).joinpath(name)
+
+
+def load_study_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The synthetic study cohort as raw tables: ``(visits, patients)``."""
+    with _path("study_visits.csv").open() as fv, _path("study_patients.csv").open() as fp:
+        return pd.read_csv(fv), pd.read_csv(fp)
+
+
+def load_study_truth() -> dict:
+    """The parameters the synthetic study cohort was simulated from."""
+    with _path("study_truth.json").open() as f:
+        return json.load(f)
+
+
+def load_study_cohort() -> Cohort:
+    """The synthetic 105-patient study cohort as a :class:`~footdrop_bayes.Cohort`.
+
+    Factors ``sex, site, lesion_type, cause, treatment`` with the study's natural reference
+    levels (male, root, axonal, radiculopathy, conservative); numeric ``age`` (years) and
+    ``delay`` (months from onset to referral); follow-up 6 months.
+    """
+    visits, patients = load_study_tables()
+    return Cohort.from_visits(visits, patients, id_col="patient_id", time_col="month",
+                              status_col="recovered", follow_up=6, factors=STUDY_FACTORS,
+                              covariates=STUDY_COVARIATES, reference=STUDY_REFERENCE,
+                              visits_name="study_visits.csv",
+                              patients_name="study_patients.csv")
