@@ -1,0 +1,179 @@
+"""The ``footdrop-bayes`` command line: argument parsing and error presentation only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import ConvergenceError, DataError
+
+PROG = "footdrop-bayes"
+
+
+def _cohort_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--visits", required=True, help="visits table (CSV, Parquet or Excel)")
+    p.add_argument("--patients", required=True, help="patients table (one row per patient)")
+    p.add_argument("--id-col", default="patient_id")
+    p.add_argument("--time-col", default="month")
+    p.add_argument("--status-col", default="recovered")
+    p.add_argument("--recovered-when", default=None,
+                   help="rule turning a grade into recovery, e.g. '>=4'")
+    p.add_argument("--follow-up", type=float, default=None,
+                   help="planned end of follow-up (default: last visit time)")
+    p.add_argument("--factors", default=None, help="comma-separated categorical columns")
+    p.add_argument("--covariates", default=None, help="comma-separated numeric columns")
+    p.add_argument("--dropna", action="store_true",
+                   help="exclude (and report) patients with missing covariates")
+
+
+def _split(s: str | None) -> list[str] | None:
+    return None if s is None else [x.strip() for x in s.split(",") if x.strip()]
+
+
+def load_cohort(args: argparse.Namespace, say=print):
+    """Build a cohort from the command-line arguments."""
+    from .cohort import Cohort
+    from .covariates import infer_roles
+    from .io import read_table
+
+    visits, patients = read_table(args.visits), read_table(args.patients)
+    factors, covariates = _split(args.factors), _split(args.covariates)
+    if factors is None and covariates is None:
+        exclude = [args.id_col] + ([args.group] if getattr(args, "group", None) else [])
+        if args.id_col in patients.columns:
+            factors, covariates = infer_roles(patients, exclude=exclude)
+            say(f"inferred factors: {', '.join(factors) or '(none)'}; "
+                f"numeric covariates: {', '.join(covariates) or '(none)'}")
+    group = getattr(args, "group", None)
+    if group and factors is not None and group not in factors:
+        factors = [*factors, group]
+    return Cohort.from_visits(
+        visits, patients, id_col=args.id_col, time_col=args.time_col,
+        status_col=args.status_col, recovered_when=args.recovered_when,
+        follow_up=args.follow_up, factors=factors, covariates=covariates, dropna=args.dropna,
+        visits_name=str(args.visits), patients_name=str(args.patients))
+
+
+def cmd_simulate(args: argparse.Namespace, say) -> int:
+    from .simulate import simulate_cohort
+
+    out = Path(args.out)
+    sim = simulate_cohort(args.patients, random_seed=args.seed, n_clinics=args.clinics,
+                          follow_up=args.follow_up, withdrawal_rate=args.withdrawal_rate,
+                          missed_visit_rate=args.missed_visit_rate)
+    out.mkdir(parents=True, exist_ok=True)
+    sim.visits.to_csv(out / "visits.csv", index=False)
+    sim.patients.to_csv(out / "patients.csv", index=False)
+    (out / "truth.json").write_text(json.dumps(sim.truth, indent=1))
+    say(f"wrote {out / 'visits.csv'}, {out / 'patients.csv'} and {out / 'truth.json'} "
+        f"({args.patients} patients, seed {args.seed})")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace, say) -> int:
+    cohort = load_cohort(args, say)
+    print(cohort.describe())
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace, say) -> int:
+    from .report import run_analysis
+
+    cohort = load_cohort(args, say)
+    run_analysis(cohort, args.out, factors=None, covariates=None, group=args.group,
+                 draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+                 sampler=args.sampler, interval=args.interval, overwrite=args.overwrite,
+                 say=say, progressbar=not args.quiet)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, say) -> int:
+    from .datasets import load_study_cohort
+    from .report import run_analysis
+
+    cohort = load_study_cohort()
+    say(f"demo: the bundled synthetic study cohort — {cohort!r}")
+    run_analysis(cohort, args.out, draws=args.draws, tune=args.tune, chains=args.chains,
+                 seed=args.seed, sampler=args.sampler, interval=args.interval,
+                 overwrite=args.overwrite, say=say, progressbar=not args.quiet)
+    return 0
+
+
+def _fit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=int, default=20240601)
+    p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro",
+                                                            "blackjax"])
+    p.add_argument("--interval", type=float, default=0.95, help="credible interval level")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier run in --out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``footdrop-bayes``."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Bayesian recovery analysis of "
+                                     "cohorts followed at visits.")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the whole analysis of the bundled synthetic cohort")
+    _fit_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("fit", help="the whole analysis of your visits and patients tables")
+    _cohort_args(p)
+    _fit_args(p)
+    p.add_argument("--group", default=None, help="clinic / centre column (random intercepts)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("simulate", help="write a simulated cohort with known truth")
+    p.add_argument("--patients", type=int, default=105)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--clinics", type=int, default=1)
+    p.add_argument("--follow-up", type=int, default=6)
+    p.add_argument("--withdrawal-rate", type=float, default=0.1)
+    p.add_argument("--missed-visit-rate", type=float, default=0.05)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("describe", help="the cohort summary and Table 1, without fitting")
+    _cohort_args(p)
+    p.set_defaults(func=cmd_describe)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            return args.func(args, say)
+        except (DataError, ConvergenceError, FileExistsError) as exc:
+            if args.debug:
+                raise
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
