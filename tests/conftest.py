@@ -8,9 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
+import pytest
 
-import footdrop_bayes as fb  # noqa: E402
+import footdrop_bayes as fb
 
 warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
 

@@ -49,3 +49,26 @@ def load_study_cohort() -> Cohort:
                               covariates=STUDY_COVARIATES, reference=STUDY_REFERENCE,
                               visits_name="study_visits.csv",
                               patients_name="study_patients.csv")
+
+
+def load_published_results() -> pd.DataFrame:
+    """The original study's published marginal figures (percent recovered by level)."""
+    with _path("published_results.csv").open() as f:
+        return pd.read_csv(f)
+
+
+def study_style_marginals(cohort: Cohort) -> pd.DataFrame:
+    """Percent recovered by the end of follow-up per factor level, withdrawn excluded.
+
+    This is the original study's analysis (it excluded everyone who withdrew); see
+    :mod:`footdrop_bayes.classical` for the censoring-aware estimate beside it.
+    """
+    keep = ~cohort.intervals["withdrawn"]
+    rec = cohort.intervals.loc[keep, "event"]
+    cov = cohort.covariates.loc[keep]
+    rows = [("overall", "all", 100 * rec.mean(), len(rec))]
+    for f in cohort.factors:
+        for lv in cov[f].cat.categories:
+            sel = rec[cov[f] == lv]
+            rows.append((f, str(lv), 100 * sel.mean() if len(sel) else float("nan"), len(sel)))
+    return pd.DataFrame(rows, columns=["factor", "level", "recovered_percent", "n"])
