@@ -1,0 +1,51 @@
+"""Summaries of a fitted RecoveryModel in words clinicians read.
+
+- :mod:`.importance`: importance of every factor / covariate on one scale, ranks;
+- :mod:`.hazard_ratios`: hazard ratios with intervals and P(HR > 1);
+- :mod:`.gcomp`: recovery probabilities by level (g-computation), differences, median times;
+- :mod:`.observed`: Kaplan–Meier values shown next to the model's;
+- :mod:`.compare`: leave-one-patient-out ELPD lost when a term is dropped (refits);
+- :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables.
+"""
+
+from .compare import drop_term_comparison, elpd_difference
+from .export import export_table, format_table, read_table, to_latex, to_markdown
+from .gcomp import (
+    level_recovery_draws,
+    median_recovery_times,
+    recovery_differences,
+    recovery_probabilities,
+)
+from .hazard_ratios import hazard_ratios, hazard_ratios_from_posterior
+from .importance import (
+    factor_ranking,
+    importance,
+    importance_from_posterior,
+    rank_distribution,
+    rank_draws,
+    ranking_table,
+)
+from .observed import km_recovery
+
+__all__ = [
+    "drop_term_comparison",
+    "elpd_difference",
+    "export_table",
+    "factor_ranking",
+    "format_table",
+    "hazard_ratios",
+    "hazard_ratios_from_posterior",
+    "importance",
+    "importance_from_posterior",
+    "km_recovery",
+    "level_recovery_draws",
+    "median_recovery_times",
+    "rank_distribution",
+    "rank_draws",
+    "ranking_table",
+    "read_table",
+    "recovery_differences",
+    "recovery_probabilities",
+    "to_latex",
+    "to_markdown",
+]

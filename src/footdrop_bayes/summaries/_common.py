@@ -1,0 +1,77 @@
+"""Helpers shared by the summaries: interval bounds, draw summaries, model inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def interval_quantiles(interval: float) -> tuple[float, float]:
+    """Lower and upper quantiles of a central (equal-tailed) interval of mass ``interval``."""
+    interval = float(interval)
+    if not 0 < interval < 1:
+        raise ValueError(f"interval must lie strictly between 0 and 1, got {interval!r}")
+    tail = (1 - interval) / 2
+    return tail, 1 - tail
+
+
+def summarise(draws: xr.DataArray, interval: float) -> tuple[xr.DataArray, ...]:
+    """Median and equal-tailed interval over ``chain`` and ``draw``.
+
+    Returns
+    -------
+    median, low, high : DataArray
+        Each with the sample dims removed.
+    """
+    lo, hi = interval_quantiles(interval)
+    dims = [d for d in SAMPLE_DIMS if d in draws.dims]
+    q = draws.quantile([0.5, lo, hi], dim=dims)
+    return (q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True),
+            q.isel(quantile=2, drop=True))
+
+
+def n_samples(draws: xr.DataArray) -> int:
+    """Number of posterior samples (chains x draws) in ``draws``."""
+    return int(np.prod([draws.sizes[d] for d in SAMPLE_DIMS if d in draws.dims]))
+
+
+def model_data(model) -> pd.DataFrame:
+    """The cohort's covariate profiles the model was fitted with (factors, covariates, group)."""
+    cols = list(model.factors) + list(model.covariates)
+    if getattr(model, "group", None):
+        cols.append(model.group)
+    return model.cohort.covariates[cols].copy()
+
+
+def factor_levels(posterior: xr.Dataset, factor: str) -> list:
+    """Levels of ``factor`` as coded in the posterior (reference first)."""
+    name = f"b_{factor}"
+    if name not in posterior:
+        raise KeyError(f"the posterior has no variable {name!r} for factor {factor!r}")
+    return list(posterior[name].coords[factor].values)
+
+
+def level_counts(data: pd.DataFrame, factor: str, levels) -> np.ndarray:
+    """Number of patients at each of ``levels`` (matched by their string form)."""
+    counts = data[factor].astype(str).value_counts()
+    return np.array([int(counts.get(str(lv), 0)) for lv in levels], dtype=float)
+
+
+def check_times(times, grid: np.ndarray, default) -> np.ndarray:
+    """Validate requested times against the grid (each must be a grid point after 0)."""
+    if times is None:
+        times = default
+    elif isinstance(times, str):
+        if times not in ("grid", "all"):
+            raise ValueError(f"times must be None, 'grid' or a sequence of grid times, "
+                             f"got {times!r}")
+        times = grid[1:]
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    bad = [t for t in times if not np.any(np.isclose(grid[1:], t))]
+    if bad:
+        raise ValueError(f"times {bad} are not visit-grid times after 0; the grid is "
+                         f"{grid.tolist()}")
+    return np.array([grid[1:][np.isclose(grid[1:], t)][0] for t in times])
