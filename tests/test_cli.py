@@ -1,0 +1,84 @@
+"""The command line: outputs, and every error path as one line with a non-zero exit."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from footdrop_bayes.cli import main
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    assert main(["--quiet", "simulate", "--patients", "60", "--seed", "4", "--out",
+                 str(out)]) == 0
+    return out
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    return code, capsys.readouterr()
+
+
+def test_simulate_writes_tables_and_truth(simulated):
+    visits = pd.read_csv(simulated / "visits.csv")
+    patients = pd.read_csv(simulated / "patients.csv")
+    truth = json.loads((simulated / "truth.json").read_text())
+    assert patients["patient_id"].nunique() == 60
+    assert set(visits["patient_id"]) <= set(patients["patient_id"])
+    assert set(truth["effects"]) >= {"cause", "site", "age"}
+
+
+def test_describe_prints_counts_and_table1(simulated, capsys):
+    code, out = run(capsys, "describe", "--visits", str(simulated / "visits.csv"),
+                    "--patients", str(simulated / "patients.csv"))
+    assert code == 0
+    assert "60 patients" in out.out and "cause" in out.out
+    assert "inferred factors: sex, site" in out.err
+
+
+def error_of(capsys, *argv):
+    code, out = run(capsys, *argv)
+    lines = [ln for ln in out.err.splitlines() if ln.startswith("footdrop-bayes: error:")]
+    assert code == 2
+    assert len(lines) == 1 and "Traceback" not in out.err
+    return lines[0]
+
+
+def test_missing_file(simulated, capsys):
+    line = error_of(capsys, "describe", "--visits", str(simulated / "nope.csv"),
+                    "--patients", str(simulated / "patients.csv"))
+    assert "nope.csv: no such file" in line
+
+
+def test_misnamed_column_names_file_and_column(simulated, capsys):
+    line = error_of(capsys, "describe", "--visits", str(simulated / "visits.csv"),
+                    "--patients", str(simulated / "patients.csv"), "--time-col", "week")
+    assert "visits.csv: missing column(s) 'week'" in line
+
+
+def test_bad_rows_name_patients(simulated, tmp_path, capsys):
+    visits = pd.read_csv(simulated / "visits.csv")
+    visits.loc[3, "month"] = -2
+    bad = tmp_path / "bad_visits.csv"
+    visits.to_csv(bad, index=False)
+    line = error_of(capsys, "describe", "--visits", str(bad), "--patients",
+                    str(simulated / "patients.csv"))
+    assert "bad_visits.csv: column 'month' has negative" in line
+    assert repr(visits.loc[3, "patient_id"]) in line
+
+
+def test_unknown_format(simulated, tmp_path, capsys):
+    p = tmp_path / "visits.json"
+    p.write_text("{}")
+    line = error_of(capsys, "describe", "--visits", str(p), "--patients",
+                    str(simulated / "patients.csv"))
+    assert "unknown table format '.json'" in line
+
+
+def test_debug_shows_the_traceback(simulated):
+    from footdrop_bayes import DataError
+    with pytest.raises(DataError):
+        main(["--debug", "describe", "--visits", "missing.csv", "--patients",
+              str(simulated / "patients.csv")])
