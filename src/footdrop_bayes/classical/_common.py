@@ -1,0 +1,46 @@
+"""Helpers shared by the classical analyses: choosing a grouping factor, durations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from ..cohort import Cohort
+from ..errors import DataError
+from .bands import band_covariates
+
+
+def prepare(cohort: Cohort, bands: Mapping | None) -> Cohort:
+    """Apply ``bands`` (if any) to the cohort."""
+    return band_covariates(cohort, bands) if bands else cohort
+
+
+def factor_series(cohort: Cohort, factor: str) -> pd.Series:
+    """The factor's Categorical column (levels in the cohort's order, reference first)."""
+    if factor in cohort.factors:
+        return cohort.covariates[factor]
+    if factor in cohort.numeric:
+        raise DataError(f"{factor!r} is a numeric covariate; group it into named bands first "
+                        f"(bands={{{factor!r}: Bands(cuts, labels)}})")
+    raise DataError(f"unknown factor {factor!r}; the cohort's factors are "
+                    f"{list(cohort.factors)}")
+
+
+def factor_list(cohort: Cohort, factors: str | Sequence[str] | None) -> list[str]:
+    """``None`` -> all factors of the cohort; a single name -> a one-element list."""
+    if factors is None:
+        return list(cohort.factors)
+    names = [factors] if isinstance(factors, str) else list(factors)
+    for f in names:
+        factor_series(cohort, f)
+    return names
+
+
+def durations(cohort: Cohort) -> tuple[pd.Series, pd.Series]:
+    """Observed times and event indicators in the lifelines convention.
+
+    Recovery times are the first recovered visits; censoring times the last unrecovered
+    visits (withdrawn patients are censored there, never dropped).
+    """
+    return cohort.duration.astype(float), cohort.intervals["event"].astype(bool)

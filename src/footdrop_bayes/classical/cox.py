@@ -1,0 +1,236 @@
+r"""Cox proportional-hazards regression of recovery (lifelines ``CoxPHFitter``).
+
+The hazard of recovery of patient *i* is :math:`h_i(t) = h_0(t)\exp(x_i^\top\beta)`, with
+factors dummy-coded against their reference level (the cohort's first level) and numeric
+covariates entered as given (hazard ratio per one unit). Ties — many recoveries recorded
+at the same visit — are handled by Efron's method (lifelines' only method). A hazard
+ratio above 1 means faster recovery.
+
+Checks reported with the fit:
+
+- **events per variable** (recoveries / number of coefficients) below 10 gives a
+  :class:`FewEventsWarning` (Peduzzi et al. 1995): estimates and intervals become
+  unreliable;
+- **separation**: a factor level whose patients all stayed unrecovered (its hazard ratio
+  drifts to 0) or all recovered (unstable, often extreme) gives a
+  :class:`SeparationWarning`;
+- **proportional hazards**: lifelines' scaled Schoenfeld residual test
+  (``proportional_hazard_test``, rank-transformed time) per coefficient; a factor with
+  several levels gets one verdict from its smallest p-value, Bonferroni-adjusted over its
+  levels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from lifelines.statistics import proportional_hazard_test
+
+from ..cohort import Cohort
+from ..errors import DataError
+from ._common import durations, factor_series
+from .checks import FewEventsWarning, SeparationWarning
+
+TABLE_COLUMNS = ["term", "level", "reference", "hr", "hr_low", "hr_high", "p_value"]
+MIN_EVENTS_PER_VARIABLE = 10
+
+
+@dataclass
+class CoxResult:
+    """A fitted Cox model of recovery.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per coefficient, columns exactly ``term, level, reference, hr, hr_low,
+        hr_high, p_value`` (``level`` and ``reference`` empty for numeric covariates, whose
+        HR is per one unit). Indexed by ``coefficient``, the readable column name used in
+        the lifelines fit (``"site[sciatic nerve]"``, ``"age"``).
+    summary : DataFrame
+        The same rows with lifelines' full summary (``coef``, ``se(coef)``, ``z``, ...).
+    concordance : float
+        Harrell's concordance index.
+    likelihood_ratio : Series
+        ``statistic``, ``df``, ``p_value`` of the likelihood-ratio test against the null
+        model.
+    ph_test : DataFrame
+        Scaled Schoenfeld residual test per coefficient: ``term, level, statistic,
+        p_value``.
+    ph_verdict : DataFrame
+        Indexed by ``term``: ``p_value`` (Bonferroni over the term's levels), ``verdict``
+        (plain language).
+    n_patients, n_events : int
+    events_per_variable : float
+    warnings : list of str
+        The messages of the warnings raised while fitting (for reports).
+    fitter : lifelines.CoxPHFitter
+        The fitted lifelines model.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    concordance: float
+    likelihood_ratio: pd.Series
+    ph_test: pd.DataFrame
+    ph_verdict: pd.DataFrame
+    n_patients: int
+    n_events: int
+    events_per_variable: float
+    warnings: list[str] = field(default_factory=list)
+    fitter: CoxPHFitter | None = None
+
+    def __repr__(self) -> str:
+        return (f"CoxResult({self.n_patients} patients, {self.n_events} events, "
+                f"{len(self.table)} coefficients, concordance {self.concordance:.3f}, "
+                f"LR p = {self.likelihood_ratio['p_value']:.3g})")
+
+
+def design(cohort: Cohort, factors: Sequence[str], covariates: Sequence[str]
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Dummy-coded design matrix and its key (``term, level, reference`` per column)."""
+    cols, key = {}, []
+    for f in factors:
+        s = factor_series(cohort, f)
+        ref = s.cat.categories[0]
+        for lv in s.cat.categories[1:]:
+            name = f"{f}[{lv}]"
+            cols[name] = (s == lv).astype(float).to_numpy()
+            key.append((name, f, str(lv), str(ref)))
+    for c in covariates:
+        if c not in cohort.numeric:
+            raise DataError(f"unknown numeric covariate {c!r}; the cohort's numeric "
+                            f"covariates are {list(cohort.numeric)}")
+        name = c
+        cols[name] = cohort.covariates[c].to_numpy(float)
+        key.append((name, c, "", ""))
+    X = pd.DataFrame(cols, index=cohort.patient_ids)
+    key = pd.DataFrame(key, columns=["column", "term", "level", "reference"]).set_index("column")
+    return X, key
+
+
+def _checks(cohort: Cohort, factors, n_params: int, e: pd.Series) -> list[str]:
+    msgs = []
+    n_events = int(e.sum())
+    epv = n_events / max(n_params, 1)
+    if epv < MIN_EVENTS_PER_VARIABLE:
+        msgs.append((FewEventsWarning,
+                     f"Cox model: {n_events} recoveries for {n_params} coefficients "
+                     f"({epv:.1f} events per variable, fewer than {MIN_EVENTS_PER_VARIABLE}); "
+                     "hazard ratios and their intervals are unreliable - use fewer factors, "
+                     "merge rare levels, or prefer the Bayesian model with partial pooling"))
+    for f in factors:
+        s = factor_series(cohort, f)
+        for lv in s.cat.categories:
+            m = (s == lv).to_numpy()
+            ev = int(e[m].sum())
+            if ev == 0:
+                msgs.append((SeparationWarning,
+                             f"Cox model: no recoveries at level {lv!r} of {f!r} ({m.sum()} "
+                             "patients): its hazard ratio has no finite estimate (it drifts "
+                             "towards 0) and its interval is meaningless"))
+            elif ev == m.sum():
+                msgs.append((SeparationWarning,
+                             f"Cox model: every patient at level {lv!r} of {f!r} recovered "
+                             f"({m.sum()} patients): its hazard ratio may be extreme and "
+                             "unstable"))
+    return msgs
+
+
+def _verdict(p: float) -> str:
+    if not np.isfinite(p):
+        return "not tested"
+    if p < 0.05:
+        return (f"evidence that the hazard ratio changes over follow-up (p = {p:.3g}): read "
+                "it as an average effect, or stratify / model the change")
+    return f"no evidence against proportional hazards (p = {p:.3g})"
+
+
+def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
+        covariates: str | Sequence[str] | None = None, *, alpha: float = 0.05,
+        penalizer: float = 0.0) -> CoxResult:
+    """Fit a Cox proportional-hazards model of recovery.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort (band numeric covariates first with :func:`band_covariates` to
+        enter them as factors).
+    factors, covariates : str or sequence of str, optional
+        Factors (dummy-coded against their reference level) and numeric covariates (per
+        unit). If both are None, every factor and covariate of the cohort; if only one is
+        given, the other is empty.
+    alpha : float
+        Intervals are ``1 - alpha`` Wald intervals.
+    penalizer : float
+        lifelines' ridge penalty (0 = ordinary partial likelihood).
+
+    Returns
+    -------
+    CoxResult
+        ``table`` with columns ``term, level, reference, hr, hr_low, hr_high, p_value``,
+        plus concordance, likelihood-ratio test, proportional-hazards test and verdicts.
+
+    Warns
+    -----
+    FewEventsWarning
+        Fewer than 10 recoveries per coefficient.
+    SeparationWarning
+        A factor level with no recoveries or only recoveries.
+    """
+    if factors is None and covariates is None:
+        factors, covariates = list(cohort.factors), list(cohort.numeric)
+    factors = [factors] if isinstance(factors, str) else list(factors or [])
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
+    if not factors and not covariates:
+        raise DataError("the Cox model needs at least one factor or covariate")
+    X, key = design(cohort, factors, covariates)
+    t, e = durations(cohort)
+    found = _checks(cohort, factors, X.shape[1], e)
+    for cls, msg in found:
+        warnings.warn(msg, cls, stacklevel=2)
+    df = X.assign(_duration=t.to_numpy(), _event=e.to_numpy().astype(int))
+    cph = CoxPHFitter(alpha=alpha, penalizer=penalizer)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cph.fit(df, duration_col="_duration", event_col="_event")
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    s = cph.summary
+    lo, hi = s.columns[s.columns.str.startswith("exp(coef) lower")][0], \
+        s.columns[s.columns.str.startswith("exp(coef) upper")][0]
+    table = key.join(pd.DataFrame({"hr": s["exp(coef)"], "hr_low": s[lo], "hr_high": s[hi],
+                                   "p_value": s["p"]}))
+    table.index.name = "coefficient"
+    summary = key.join(s)
+    lr = cph.log_likelihood_ratio_test()
+    likelihood_ratio = pd.Series({"statistic": float(lr.test_statistic),
+                                  "df": int(lr.degrees_freedom),
+                                  "p_value": float(lr.p_value)}, name="likelihood_ratio")
+    ph_test, ph_verdict = _ph(cph, df, key)
+    return CoxResult(table=table[TABLE_COLUMNS], summary=summary,
+                     concordance=float(cph.concordance_index_),
+                     likelihood_ratio=likelihood_ratio, ph_test=ph_test,
+                     ph_verdict=ph_verdict, n_patients=len(df), n_events=int(e.sum()),
+                     events_per_variable=float(e.sum()) / X.shape[1],
+                     warnings=[m for _, m in found] + [str(w.message) for w in caught],
+                     fitter=cph)
+
+
+def _ph(cph: CoxPHFitter, df: pd.DataFrame, key: pd.DataFrame):
+    res = proportional_hazard_test(cph, df, time_transform="rank")
+    s = res.summary
+    ph = key[["term", "level"]].join(pd.DataFrame({"statistic": s["test_statistic"],
+                                                   "p_value": s["p"]}))
+    ph.index.name = "coefficient"
+    rows = {}
+    for term, g in ph.groupby("term", sort=False):
+        p = float(min(1.0, g["p_value"].min() * len(g)))
+        rows[term] = {"p_value": p, "verdict": _verdict(p)}
+    verdict = pd.DataFrame.from_dict(rows, orient="index")
+    verdict.index.name = "term"
+    return ph, verdict
