@@ -33,7 +33,7 @@ DEFAULT_EFFECTS: dict = {
 }
 CENTRES = {"age": 45.0, "delay": 1.5}
 #: Baseline recovery hazard per month for the reference profile at the centres.
-DEFAULT_BASELINE = (0.07, 0.11, 0.11, 0.10, 0.09, 0.08)
+DEFAULT_BASELINE = (0.06, 0.10, 0.10, 0.09, 0.08, 0.07)
 
 _CAUSE_P = {"radiculopathy": 0.42, "trauma": 0.39, "local compression": 0.19}
 _SITE_GIVEN_CAUSE = {
