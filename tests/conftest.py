@@ -25,3 +25,21 @@ def study_cohort():
 def study_tables():
     """The bundled cohort's raw (visits, patients) tables."""
     return fb.datasets.load_study_tables()
+
+
+@pytest.fixture(scope="session")
+def fitted_model():
+    """A RecoveryModel of the bundled study cohort, fitted small (2 chains x 200 draws).
+
+    Shared by model, summaries and plots tests; convergence thresholds are not checked
+    (too few draws on purpose). Do not refit or mutate it in tests.
+    """
+    try:
+        cohort = fb.datasets.load_study_cohort()
+    except (AttributeError, FileNotFoundError):
+        visits, patients, _ = fb.simulate_cohort(105, random_seed=11)
+        cohort = fb.Cohort.from_visits(visits, patients, follow_up=6)
+    model = fb.RecoveryModel(cohort, sampler_config={
+        "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
+        "on_convergence_failure": "ignore"})
+    return model.fit(random_seed=20240601)

@@ -3,6 +3,7 @@
 from . import datasets
 from .cohort import Cohort
 from .errors import ConvergenceError, ConvergenceWarning, DataError, DataWarning
+from .model import RecoveryModel
 from .simulate import simulate_cohort
 
 __version__ = "0.1.0"
@@ -13,6 +14,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
+    "RecoveryModel",
     "__version__",
     "datasets",
     "simulate_cohort",

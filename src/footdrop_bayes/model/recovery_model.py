@@ -1,0 +1,383 @@
+r"""``RecoveryModel``: the hierarchical grouped-time proportional hazards model of recovery.
+
+.. math::
+
+    \log\text{-lik}_i = -H_0(L_i) e^{\eta_i}
+        + d_i \log\bigl(1 - e^{-(H_0(R_i) - H_0(L_i)) e^{\eta_i}}\bigr), \quad
+    \eta_i = \sum_f b_f[\text{level}_f(i)] + \sum_c \beta_c z_{ci} + u_{g(i)}
+
+with sum-to-zero level effects partially pooled within each factor, factor scales sharing
+a population prior, standardised numeric covariates, optional group intercepts and a
+random-walk prior on the baseline log-hazard rates (see :mod:`.build`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..cohort import Cohort
+from ..errors import DataError
+from . import priors
+from .build import build_model
+from .diagnostics import check_convergence, compute_diagnostics
+from .likelihood import ModelData, encode, interval_loglik_numpy, prepare
+from .predictive import intervals_dataset, recovery_probability, simulate_intervals
+from .sampling import compile_nutpie, run_sampler
+
+FORMAT = "footdrop_bayes.RecoveryModel/1"
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+class RecoveryModel:
+    """Hierarchical Bayesian model of time to recovery observed at visits.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        Patients with recovery intervals and covariates.
+    factors, covariates : sequence of str, optional
+        Categorical factors and numeric covariates; default all of the cohort's
+        (except ``group``).
+    group : str, optional
+        Column with clinic / centre labels for random intercepts.
+    model_config, sampler_config : dict, optional
+        Settings merged over :data:`~.priors.DEFAULT_MODEL_CONFIG` and
+        :data:`~.priors.DEFAULT_SAMPLER_CONFIG` (neither is mutated).
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        After :meth:`fit`: ``posterior`` (``alpha``, ``b_<f>``, ``sigma_<f>``,
+        ``log_hr_<f>``, ``beta``, ``beta_std``, ``u_<group>``, ...), ``sample_stats`` and
+        ``log_likelihood`` (``recovery``, one term per patient).
+    covariate_scaling : DataFrame
+        Mean and SD used to standardise each numeric covariate.
+    parameterization : dict
+        Centred / non-centred choice per factor, group and ``"baseline"``.
+    """
+
+    def __init__(self, cohort: Cohort, *, factors: Sequence[str] | None = None,
+                 covariates: Sequence[str] | None = None, group: str | None = None,
+                 model_config: dict | None = None, sampler_config: dict | None = None):
+        self.cohort = cohort
+        self.group = group
+        if group is not None and group not in cohort.covariates.columns:
+            raise DataError(f"group column {group!r} is not among the cohort's covariates "
+                            f"{list(cohort.covariates.columns)}")
+        self.factors = [f for f in (cohort.factors if factors is None else factors)
+                        if f != group]
+        self.covariates = [c for c in (cohort.numeric if covariates is None else covariates)
+                           if c != group]
+        for name, allowed, kind in ((self.factors, cohort.factors, "factor"),
+                                    (self.covariates, cohort.numeric, "numeric covariate")):
+            bad = [c for c in name if c not in allowed]
+            if bad:
+                raise DataError(f"{bad} are not {kind}s of the cohort ({list(allowed)})")
+        self.model_config = priors.model_config(model_config)
+        self.sampler_config = priors.sampler_config(sampler_config)
+        self.data: ModelData = prepare(cohort, self.factors, self.covariates, group,
+                                       collapse=self.model_config["collapse"])
+        self.covariate_scaling = self.data.scaling
+        self.idata: az.InferenceData | None = None
+        self._model = None
+        self._compiled = None
+        self.compile_time: float | None = None
+
+    # ------------------------------------------------------------------ model
+    @property
+    def model(self):
+        """The PyMC model (built on first access; no sampling)."""
+        if self._model is None:
+            self._model = build_model(self.data, self.model_config)
+        return self._model
+
+    @property
+    def parameterization(self) -> dict:
+        return self.model.parameterization
+
+    @property
+    def time_dim(self) -> str:
+        return self.data.time_unit
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.idata is not None else "not fitted"
+        return (f"RecoveryModel({self.data.n_patients} patients, "
+                f"{len(self.data.patterns['weight'])} likelihood terms, factors="
+                f"{self.factors}, covariates={self.covariates}, group={self.group!r}; "
+                f"{state})")
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, random_seed=None) -> RecoveryModel:
+        """Sample the posterior; store it in :attr:`idata`; check convergence.
+
+        Parameters
+        ----------
+        random_seed : int, optional
+            The same seed gives the same draws.
+
+        Returns
+        -------
+        self
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the diagnostics miss their thresholds (``ConvergenceError`` instead if
+            ``sampler_config["on_convergence_failure"] == "raise"``).
+        """
+        cfg = self.sampler_config
+        if cfg["sampler"] == "nutpie" and self._compiled is None:
+            self._compiled, self.compile_time = compile_nutpie(self.model,
+                                                               cfg["nutpie_backend"])
+        idata, seconds, _ = run_sampler(self.model, cfg, random_seed, self._compiled)
+        idata.posterior.attrs["sampling_time"] = seconds
+        idata.posterior.attrs["random_seed"] = -1 if random_seed is None else int(random_seed)
+        self.idata = idata
+        self._add_log_likelihood()
+        self._add_constant_data()
+        self._diagnostics = compute_diagnostics(idata)
+        check_convergence(self._diagnostics, cfg["on_convergence_failure"])
+        return self
+
+    def _require_fit(self):
+        if self.idata is None:
+            raise RuntimeError("the model has not been fitted yet: call .fit() first")
+
+    def _add_log_likelihood(self):
+        post = self.idata.posterior
+        eta = self._eta(post, self.data.codes, self.data.z)
+        ll = interval_loglik_numpy(post["alpha"].values, eta, self.data.widths,
+                                   self.data.l_idx, self.data.r_idx, self.data.event)
+        da = xr.DataArray(ll, dims=("chain", "draw", "patient"),
+                          coords={"chain": post.chain.values, "draw": post.draw.values,
+                                  "patient": self.data.patients.values})
+        ds = xr.Dataset({"recovery": da})
+        if "log_likelihood" in self.idata.groups():
+            del self.idata["log_likelihood"]
+        self.idata.add_groups({"log_likelihood": ds}, warn_on_custom_groups=False)
+
+    def _add_constant_data(self):
+        iv = self.cohort.intervals
+        ds = xr.Dataset(coords={"patient": self.data.patients.values})
+        for col in iv.columns:
+            ds[col] = ("patient", iv[col].to_numpy(float))
+        for f in self.data.codes:
+            ds[f] = ("patient", self.data.codes[f])
+        for c in self.covariates:
+            ds[c] = ("patient", self.cohort.covariates[c].to_numpy(float))
+        if "constant_data" in self.idata.groups():
+            del self.idata["constant_data"]
+        self.idata.add_groups({"constant_data": ds}, warn_on_custom_groups=False)
+        self.idata.posterior.attrs.update(self._spec())
+
+    def _spec(self) -> dict:
+        levels = {k: [v.item() if hasattr(v, "item") else v for v in lv]
+                  for k, lv in self.data.levels.items()}
+        return {
+            "format": FORMAT,
+            "library_version": _version(),
+            "model_config": json.dumps(self.model_config, sort_keys=True),
+            "sampler_config": json.dumps(self.sampler_config, sort_keys=True),
+            "factors": json.dumps(self.factors),
+            "covariates": json.dumps(self.covariates),
+            "group": json.dumps(self.group),
+            "levels": json.dumps(levels),
+            "grid": json.dumps(self.data.grid.tolist()),
+            "follow_up": float(self.cohort.follow_up),
+            "time_unit": self.cohort.time_unit,
+            "parameterization": json.dumps(self.parameterization, sort_keys=True),
+            "model_variables": json.dumps(sorted(v.name for v in self.model.free_RVs)),
+        }
+
+    # ------------------------------------------------------------------ results
+    def diagnostics(self) -> dict:
+        """Divergences, max R-hat, min bulk/tail ESS, min E-BFMI and ``converged``."""
+        self._require_fit()
+        if getattr(self, "_diagnostics", None) is None:
+            self._diagnostics = compute_diagnostics(self.idata)
+        return dict(self._diagnostics)
+
+    def _profiles(self, data):
+        if data is None:
+            return self.data.codes, self.data.z, self.data.patients
+        if not isinstance(data, pd.DataFrame):
+            raise DataError("data must be a DataFrame of covariate profiles")
+        codes, z = encode(data, self.factors, self.covariates, self.data.levels,
+                          self.data.scaling, self.group, table="data")
+        return codes, z, data.index
+
+    def _eta(self, post, codes, z) -> np.ndarray:
+        n = len(z)
+        eta = np.zeros(post["alpha"].shape[:2] + (n,))
+        for f in self.factors:
+            eta += post[f"b_{f}"].values[..., codes[f]]
+        if self.covariates:
+            eta += np.einsum("cdk,nk->cdn", post["beta_std"].values, z)
+        if self.group:
+            u = post[f"u_{self.group}"].values
+            g = codes[self.group]
+            eta += np.where(g >= 0, u[..., np.maximum(g, 0)], 0.0)
+        return eta
+
+    def linear_predictor(self, data: pd.DataFrame | None = None) -> xr.DataArray:
+        """Posterior draws of each profile's log relative hazard eta.
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            Covariate profiles (columns: the model's factors and covariates, optionally
+            the group; a missing/unknown group means a zero clinic effect); its index
+            labels the ``patient`` dim. Default: the cohort's patients.
+
+        Returns
+        -------
+        DataArray, dims (chain, draw, patient)
+        """
+        self._require_fit()
+        post = self.idata.posterior
+        codes, z, index = self._profiles(data)
+        eta = self._eta(post, codes, z)
+        return xr.DataArray(eta, dims=("chain", "draw", "patient"),
+                            coords={"chain": post.chain.values, "draw": post.draw.values,
+                                    "patient": np.asarray(index)}, name="eta")
+
+    def recovery_curves(self, data: pd.DataFrame | None = None, *,
+                        times=None) -> xr.DataArray:
+        """Posterior probability of having recovered by each time, per profile.
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            Covariate profiles as in :meth:`linear_predictor`; default the cohort.
+        times : array-like, optional
+            Times (default the grid points after 0). Between grid points the hazard is
+            taken as constant.
+
+        Returns
+        -------
+        DataArray, dims (chain, draw, patient, <time_unit>)
+            Average over ``patient`` for a cohort-average (g-computation) curve.
+        """
+        eta = self.linear_predictor(data)
+        times = self.data.grid[1:] if times is None else np.atleast_1d(times)
+        return recovery_probability(self.idata.posterior["alpha"], eta, self.data.grid,
+                                    times, self.time_dim)
+
+    def posterior_predictive(self, data: pd.DataFrame | None = None, *,
+                             random_seed=None) -> xr.Dataset:
+        """Simulated recovery intervals per posterior draw and profile.
+
+        Returns
+        -------
+        Dataset, dims (chain, draw, patient)
+            ``recovery_time``, ``last_unrecovered``, ``first_recovered`` (NaN when not
+            recovered by the end of the grid) and ``event``.
+        """
+        eta = self.linear_predictor(data)
+        sim = simulate_intervals(self.idata.posterior["alpha"].values, eta.values,
+                                 self.data.grid, random_seed=random_seed)
+        return intervals_dataset(sim, eta.chain.values, eta.draw.values,
+                                 eta.patient.values)
+
+    def prior_predictive(self, draws: int = 500, *, random_seed=None) -> xr.Dataset:
+        """Recovery intervals of the cohort's patients simulated from the prior.
+
+        Returns a Dataset like :meth:`posterior_predictive` (one chain), plus the prior
+        draws of ``alpha`` and ``eta``.
+        """
+        import pymc as pm
+
+        rng = np.random.default_rng(random_seed)
+        names = ["alpha"] + [f"b_{f}" for f in self.factors]
+        names += ["beta_std"] if self.covariates else []
+        names += [f"u_{self.group}"] if self.group else []
+        with self.model, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prior = pm.sample_prior_predictive(draws=draws, var_names=names,
+                                               random_seed=rng).prior
+        eta = self._eta(prior, self.data.codes, self.data.z)
+        sim = simulate_intervals(prior["alpha"].values, eta, self.data.grid, random_seed=rng)
+        ds = intervals_dataset(sim, prior.chain.values, prior.draw.values,
+                               self.data.patients.values)
+        ds["alpha"] = prior["alpha"]
+        ds["eta"] = (("chain", "draw", "patient"), eta)
+        return ds
+
+    def loo(self, **kwargs):
+        """Leave-one-patient-out PSIS-LOO (:func:`arviz.loo` on the per-patient terms)."""
+        self._require_fit()
+        return az.loo(self.idata, var_name="recovery", **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write posterior, data, both configs and the library version to one NetCDF file."""
+        self._require_fit()
+        self.idata.to_netcdf(str(path))
+
+    @classmethod
+    def load(cls, path) -> RecoveryModel:
+        """Rebuild a fitted model from :meth:`save`'s file.
+
+        Raises
+        ------
+        ValueError
+            If the file was not written by this class, by another library version, or
+            the rebuilt model differs from the saved one.
+        """
+        idata = az.from_netcdf(str(path))
+        attrs = idata.posterior.attrs
+        if attrs.get("format") != FORMAT:
+            raise ValueError(f"{path} was not saved by RecoveryModel.save ({FORMAT})")
+        if attrs.get("library_version") != _version():
+            raise ValueError(f"{path} was saved by footdrop_bayes "
+                             f"{attrs.get('library_version')}, this is {_version()}; refit "
+                             "the model with this version")
+        cohort = _cohort_from_idata(idata)
+        model = cls(cohort, factors=json.loads(attrs["factors"]),
+                    covariates=json.loads(attrs["covariates"]),
+                    group=json.loads(attrs["group"]),
+                    model_config=json.loads(attrs["model_config"]),
+                    sampler_config=json.loads(attrs["sampler_config"]))
+        rebuilt = model._spec()
+        for key in ("model_config", "factors", "covariates", "group", "levels", "grid",
+                    "parameterization", "model_variables"):
+            if rebuilt[key] != attrs.get(key):
+                raise ValueError(f"{path}: the rebuilt model does not match the saved one "
+                                 f"({key}: saved {attrs.get(key)}, rebuilt {rebuilt[key]})")
+        model.idata = idata
+        return model
+
+
+def _cohort_from_idata(idata) -> Cohort:
+    attrs = idata.posterior.attrs
+    cd = idata.constant_data
+    index = pd.Index(cd["patient"].values, name="patient")
+    iv = pd.DataFrame({c: cd[c].values for c in ("last_unrecovered", "first_recovered",
+                                                  "event", "withdrawn", "admin_censored",
+                                                  "last_visit", "n_visits")}, index=index)
+    for c in ("event", "withdrawn", "admin_censored"):
+        iv[c] = iv[c].astype(bool)
+    levels = json.loads(attrs["levels"])
+    factors = json.loads(attrs["factors"])
+    numeric = json.loads(attrs["covariates"])
+    group = json.loads(attrs["group"])
+    cov = pd.DataFrame(index=index)
+    for f in [*factors, *([group] if group else [])]:
+        cov[f] = pd.Categorical.from_codes(cd[f].values, categories=levels[f])
+    for c in numeric:
+        cov[c] = cd[c].values
+    return Cohort(iv, cov, factors=factors + ([group] if group else []), numeric=numeric,
+                  grid=np.array(json.loads(attrs["grid"])), follow_up=attrs["follow_up"],
+                  time_unit=attrs["time_unit"])

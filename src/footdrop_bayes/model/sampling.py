@@ -1,0 +1,73 @@
+"""Run NUTS on a built PyMC model with nutpie (default), PyMC, numpyro or blackjax."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pymc as pm
+
+
+def interactive() -> bool:
+    """True in an interactive session (a terminal or notebook), False under pytest/CI."""
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return False
+    if hasattr(sys, "ps1") or "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _seed(random_seed) -> int:
+    if random_seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return int(np.random.SeedSequence(random_seed).generate_state(1)[0])
+
+
+def compile_nutpie(model: pm.Model, backend: str = "numba"):
+    """Compile ``model`` for nutpie; returns ``(compiled, seconds)``."""
+    import nutpie
+
+    t0 = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(model, backend=backend)
+    return compiled, time.perf_counter() - t0
+
+
+def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
+    """Sample ``model`` as ``config`` says; return ``(idata, seconds, compiled)``.
+
+    Transformed (unconstrained) variables are dropped from the posterior. The seconds
+    are wall time of sampling only (nutpie compilation is done beforehand).
+    """
+    chains, draws, tune = int(config["chains"]), int(config["draws"]), int(config["tune"])
+    cores = config["cores"] or min(chains, os.cpu_count() or 1)
+    progress = interactive() if config["progressbar"] is None else bool(config["progressbar"])
+    seed = _seed(random_seed)
+    sampler = config["sampler"]
+    if sampler == "nutpie":
+        import nutpie
+
+        if compiled is None:
+            compiled, _ = compile_nutpie(model, config["nutpie_backend"])
+        t0 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                              seed=seed, progress_bar=progress, save_warmup=False,
+                              target_accept=float(config["target_accept"]))
+        seconds = time.perf_counter() - t0
+    else:
+        t0 = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
+                              random_seed=seed, progressbar=progress,
+                              target_accept=float(config["target_accept"]),
+                              nuts_sampler=sampler, compute_convergence_checks=False,
+                              idata_kwargs={"log_likelihood": False})
+        seconds = time.perf_counter() - t0
+    drop = [v for v in idata.posterior.data_vars if v.endswith("__")]
+    if drop:
+        idata.posterior = idata.posterior.drop_vars(drop)
+    for group in ("warmup_posterior", "warmup_sample_stats", "unconstrained_posterior"):
+        if group in idata.groups():
+            del idata[group]
+    return idata, seconds, compiled

@@ -1,0 +1,138 @@
+"""The fitted model: labelled posterior, curves, predictive, LOO, save/load, seeds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import footdrop_bayes as fb
+
+
+def test_posterior_variables_and_dims(fitted_model):
+    post = fitted_model.idata.posterior
+    cohort = fitted_model.cohort
+    assert post["alpha"].dims == ("chain", "draw", cohort.time_unit)
+    np.testing.assert_array_equal(post[cohort.time_unit].values, cohort.grid[1:])
+    for f in fitted_model.factors:
+        levels = [str(x) for x in cohort.covariates[f].cat.categories]
+        assert post[f"b_{f}"].dims == ("chain", "draw", f)
+        assert list(post[f].values) == levels
+        # sum-to-zero effects; log-HR against the reference (first) level
+        np.testing.assert_allclose(post[f"b_{f}"].sum(f), 0, atol=1e-8)
+        np.testing.assert_allclose(post[f"log_hr_{f}"].isel({f: 0}), 0, atol=1e-12)
+        hr = post[f"b_{f}"] - post[f"b_{f}"].isel({f: 0})
+        np.testing.assert_allclose(post[f"log_hr_{f}"], hr)
+        assert post[f"sigma_{f}"].dims == ("chain", "draw")
+    assert list(post["covariate"].values) == list(fitted_model.covariates)
+    sd = fitted_model.covariate_scaling["sd"].to_xarray()
+    np.testing.assert_allclose(post["beta"], post["beta_std"] / sd)
+    ll = fitted_model.idata.log_likelihood["recovery"]
+    assert ll.dims == ("chain", "draw", "patient")
+    assert list(ll["patient"].values) == list(cohort.patient_ids)
+    assert np.isfinite(ll).all() and (ll <= 0).all()
+
+
+def test_diagnostics_keys(fitted_model):
+    d = fitted_model.diagnostics()
+    assert {"divergences", "max_rhat", "min_ess_bulk", "min_ess_tail", "min_bfmi",
+            "converged"} <= set(d)
+    assert d["divergences"] == int(fitted_model.idata.sample_stats["diverging"].sum())
+    assert d["max_rhat"] >= 1.0 and d["min_ess_bulk"] > 0
+
+
+def test_recovery_curves_match_hand_formula(fitted_model):
+    curves = fitted_model.recovery_curves()
+    t = fitted_model.cohort.time_unit
+    assert curves.dims == ("chain", "draw", "patient", t)
+    post = fitted_model.idata.posterior
+    eta = fitted_model.linear_predictor()
+    widths = np.diff(fitted_model.cohort.grid)
+    h0 = (np.exp(post["alpha"]) * widths).cumsum(t)
+    expect = 1 - np.exp(-h0 * np.exp(eta))
+    np.testing.assert_allclose(curves, expect.transpose(*curves.dims), rtol=1e-10)
+    # monotone in time, between 0 and 1
+    assert (curves.diff(t) >= 0).all() and ((curves > 0) & (curves < 1)).all()
+
+
+def test_curves_for_new_profiles(fitted_model):
+    cov = fitted_model.cohort.covariates
+    profiles = cov.iloc[[3, 7]].copy()
+    profiles.index = ["a", "b"]
+    own = fitted_model.recovery_curves().isel(patient=[3, 7])
+    new = fitted_model.recovery_curves(profiles, times=fitted_model.cohort.grid[1:])
+    assert list(new["patient"].values) == ["a", "b"]
+    np.testing.assert_allclose(new.values, own.values)
+    bad = profiles.copy()
+    f = fitted_model.factors[0]
+    bad[f] = bad[f].astype(object)
+    bad.iloc[0, bad.columns.get_loc(f)] = "no such level"
+    with pytest.raises(fb.DataError, match="no such level"):
+        fitted_model.recovery_curves(bad)
+
+
+def test_posterior_predictive_intervals(fitted_model):
+    pp = fitted_model.posterior_predictive(random_seed=3)
+    grid = fitted_model.cohort.grid
+    ev = pp["event"].values
+    assert pp["first_recovered"].dims == ("chain", "draw", "patient")
+    fr, lu = pp["first_recovered"].values, pp["last_unrecovered"].values
+    assert np.isin(fr[ev], grid).all() and np.isin(lu, grid).all()
+    assert (fr[ev] > lu[ev]).all() and np.isnan(fr[~ev]).all()
+    rt = pp["recovery_time"].values
+    assert ((rt[ev] > lu[ev]) & (rt[ev] <= fr[ev])).all()
+    # consistent with the model's own recovery probability by the end of the grid
+    p_end = fitted_model.recovery_curves().isel({fitted_model.cohort.time_unit: -1})
+    assert abs(ev.mean() - float(p_end.mean())) < 0.02
+    again = fitted_model.posterior_predictive(random_seed=3)
+    np.testing.assert_array_equal(again["recovery_time"], pp["recovery_time"])
+
+
+def test_loo_is_per_patient(fitted_model):
+    loo = fitted_model.loo(pointwise=True)
+    assert loo.n_data_points == fitted_model.cohort.n_patients
+    assert np.isfinite(loo.elpd_loo)
+
+
+def test_save_load_roundtrip(fitted_model, tmp_path):
+    path = tmp_path / "model.nc"
+    fitted_model.save(path)
+    loaded = fb.RecoveryModel.load(path)
+    assert loaded.factors == fitted_model.factors
+    assert loaded.model_config == fitted_model.model_config
+    np.testing.assert_allclose(loaded.recovery_curves(), fitted_model.recovery_curves())
+    np.testing.assert_allclose(loaded.idata.log_likelihood["recovery"],
+                               fitted_model.idata.log_likelihood["recovery"])
+
+
+def test_load_refuses_other_version_and_mismatch(fitted_model, tmp_path):
+    import arviz as az
+
+    path = tmp_path / "model.nc"
+    fitted_model.save(path)
+    idata = az.from_netcdf(path)
+    idata.posterior.attrs["library_version"] = "0.0.0"
+    idata.to_netcdf(tmp_path / "old.nc")
+    with pytest.raises(ValueError, match=r"0\.0\.0"):
+        fb.RecoveryModel.load(tmp_path / "old.nc")
+    idata = az.from_netcdf(path)
+    cfg = json.loads(idata.posterior.attrs["parameterization"])
+    cfg["baseline"] = "tampered"
+    idata.posterior.attrs["parameterization"] = json.dumps(cfg, sort_keys=True)
+    idata.to_netcdf(tmp_path / "other.nc")
+    with pytest.raises(ValueError, match="does not match"):
+        fb.RecoveryModel.load(tmp_path / "other.nc")
+
+
+def test_same_seed_same_numbers(fitted_model):
+    # refit a copy sharing the compiled model: same seed, identical draws
+    model = fb.RecoveryModel(fitted_model.cohort, sampler_config=fitted_model.sampler_config)
+    model._model, model._compiled = fitted_model._model, fitted_model._compiled
+    model.fit(random_seed=20240601)
+    for v in ("alpha", f"b_{fitted_model.factors[0]}", "beta"):
+        np.testing.assert_array_equal(model.idata.posterior[v],
+                                      fitted_model.idata.posterior[v])
+    model.fit(random_seed=7)
+    assert not np.array_equal(model.idata.posterior["alpha"],
+                              fitted_model.idata.posterior["alpha"])
