@@ -72,3 +72,8 @@ def study_style_marginals(cohort: Cohort) -> pd.DataFrame:
             sel = rec[cov[f] == lv]
             rows.append((f, str(lv), 100 * sel.mean() if len(sel) else float("nan"), len(sel)))
     return pd.DataFrame(rows, columns=["factor", "level", "recovered_percent", "n"])
+
+
+#: Clinically sensible bands of the study's numeric covariates, for tables and KM curves.
+STUDY_BANDS = {"age": ([40, 60], ["<40", "40–59", "≥60"], "left"),
+               "delay": ([1, 3], ["≤1", "1–3", ">3"], "right")}

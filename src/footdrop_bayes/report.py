@@ -1,0 +1,99 @@
+"""The output folder of an analysis: tables, figures and ``report.md``.
+
+Files (the contract checked by ``shared/tools/check-output-folder``):
+
+- ``factor_ranking.csv``, ``hazard_ratios.csv``, ``cox_hazard_ratios.csv``,
+  ``recovery_probabilities.csv``, ``median_recovery.csv``, ``study_table.csv``,
+  ``logrank.csv``, ``table1.csv``;
+- ``tables/``: the same tables formatted for a paper, as Markdown and LaTeX;
+- ``diagnostics.json`` (``divergences, max_rhat, min_ess_bulk, min_ess_tail, converged``…);
+- ``posterior.nc`` (:meth:`RecoveryModel.save`; reload with ``RecoveryModel.load``);
+- ``figures/``: every figure as PNG (300 dpi) and PDF;
+- ``report.md``: all of it in words, with the figures embedded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from . import summaries
+from .analysis import Analysis, analyse
+from .cohort import Cohort
+from .output import output_folder
+from .report_figures import render_figures
+from .report_text import report_markdown
+
+
+def write_tables(a: Analysis, out: Path) -> None:
+    """Write every table as CSV in ``out`` and, formatted for papers, in ``out/tables``."""
+    tables = {
+        "factor_ranking": a.ranking, "hazard_ratios": a.hazard_ratios,
+        "cox_hazard_ratios": a.cox.table, "recovery_probabilities": a.recovery,
+        "median_recovery": a.medians,
+    }
+    for name, df in tables.items():
+        df.to_csv(out / f"{name}.csv", index=False)
+        summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
+                               interval=a.interval)
+    a.study_table.reset_index().to_csv(out / "study_table.csv", index=False)
+    a.logrank.to_csv(out / "logrank.csv", index=not isinstance(a.logrank.index,
+                                                             pd.RangeIndex))
+    a.cohort.table1().to_csv(out / "table1.csv")
+    a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv")
+    diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
+    (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+
+
+def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
+                 figures: bool = True, say: Callable[[str], None] = print) -> Path:
+    """Write the output folder of an analysis (tables, posterior, figures, report.md).
+
+    Parameters
+    ----------
+    a : Analysis
+        Results of :func:`~footdrop_bayes.analysis.analyse`.
+    out : path
+        Output folder; written whole or not at all.
+    overwrite : bool
+        Replace a non-empty ``out`` (an earlier run's results).
+    figures : bool
+        Render the figures (PNG and PDF) and embed them.
+    say : callable
+        Where progress messages go.
+    """
+    out = Path(out)
+    with output_folder(out, overwrite=overwrite) as stage:
+        say(f"writing tables and posterior to {out}")
+        write_tables(a, stage)
+        a.model.save(stage / "posterior.nc")
+        captions = {}
+        if figures:
+            say("rendering figures")
+            captions = render_figures(a, stage / "figures")
+        (stage / "report.md").write_text(report_markdown(a, captions))
+    say(f"done: {out / 'report.md'}")
+    return out
+
+
+def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
+                 bands=None, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                 seed: int = 20240601, sampler: str = "nutpie", interval: float = 0.95,
+                 overwrite: bool = False, figures: bool = True, progressbar: bool = True,
+                 say: Callable[[str], None] = print) -> Analysis:
+    """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
+
+    The folder is checked before any fitting, so a clash costs no time.
+    """
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        with output_folder(out, overwrite=False):
+            pass
+    a = analyse(cohort, group=group, bands=bands, draws=draws, tune=tune, chains=chains,
+                sampler=sampler, random_seed=seed, interval=interval,
+                progressbar=progressbar, say=say)
+    write_report(a, out, overwrite=overwrite, figures=figures, say=say)
+    return a
