@@ -83,20 +83,21 @@ def cmd_fit(args: argparse.Namespace, say) -> int:
     from .report import run_analysis
 
     cohort = load_cohort(args, say)
-    run_analysis(cohort, args.out, factors=None, covariates=None, group=args.group,
-                 draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+    run_analysis(cohort, args.out, group=args.group, draws=args.draws, tune=args.tune,
+                 chains=args.chains, seed=args.seed,
                  sampler=args.sampler, interval=args.interval, overwrite=args.overwrite,
                  say=say, progressbar=not args.quiet)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, say) -> int:
-    from .datasets import load_study_cohort
+    from .datasets import STUDY_BANDS, load_study_cohort
     from .report import run_analysis
 
     cohort = load_study_cohort()
     say(f"demo: the bundled synthetic study cohort — {cohort!r}")
-    run_analysis(cohort, args.out, draws=args.draws, tune=args.tune, chains=args.chains,
+    run_analysis(cohort, args.out, bands=STUDY_BANDS, draws=args.draws, tune=args.tune,
+                 chains=args.chains,
                  seed=args.seed, sampler=args.sampler, interval=args.interval,
                  overwrite=args.overwrite, say=say, progressbar=not args.quiet)
     return 0
