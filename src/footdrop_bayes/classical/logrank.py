@@ -69,7 +69,8 @@ def logrank(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
     rows = {}
     for f in factor_list(cohort, factors):
         g = factor_series(cohort, f)
-        res = multivariate_logrank_test(t.to_numpy(), g.cat.codes.to_numpy(), e.to_numpy(),
+        res = multivariate_logrank_test(t.to_numpy(), g.cat.codes.to_numpy(),
+                                        e.to_numpy().astype(int),
                                         weightings=weightings)
         row = {"n_levels": len(g.cat.categories), "statistic": float(res.test_statistic),
                "df": int(res.degrees_of_freedom), "p_value": float(res.p_value),
@@ -127,7 +128,8 @@ def pairwise_logrank(cohort: Cohort, factor: str, *, correction: str = "holm",
     rows = {}
     for a, b in combinations(g.cat.categories, 2):
         ma, mb = (g == a).to_numpy(), (g == b).to_numpy()
-        res = logrank_test(t[ma], t[mb], e[ma], e[mb], weightings=weightings)
+        res = logrank_test(t[ma], t[mb], e[ma].astype(int), e[mb].astype(int),
+                           weightings=weightings)
         rows[(a, b)] = {"n_a": int(ma.sum()), "n_b": int(mb.sum()),
                         "statistic": float(res.test_statistic), "p_value": float(res.p_value)}
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -133,7 +133,7 @@ def study_table(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
         table = np.array([[int((rec & m).sum()), int((~rec & kept & m).sum())]
                           for _, m in masks])
         p, test = contingency_test(table, n_resamples=n_resamples, random_seed=random_seed)
-        lr = multivariate_logrank_test(t, g.cat.codes.to_numpy(), e,
+        lr = multivariate_logrank_test(t, g.cat.codes.to_numpy(), e.astype(int),
                                        t_0=at if at < cohort.follow_up else -1)
         for lv, m in masks:
             rows[(f, lv)] = row(m) | {"p_excluding_withdrawn": p,
