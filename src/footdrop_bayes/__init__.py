@@ -1,6 +1,16 @@
 """footdrop_bayes: Bayesian survival and recovery modelling of clinical cohorts."""
 
-from . import datasets
+from . import classical, datasets
+from .classical import (
+    Bands,
+    band_covariates,
+    cox,
+    kaplan_meier,
+    logrank,
+    median_recovery,
+    pairwise_logrank,
+    study_table,
+)
 from .cohort import Cohort
 from .errors import ConvergenceError, ConvergenceWarning, DataError, DataWarning
 from .model import RecoveryModel
@@ -9,6 +19,7 @@ from .simulate import simulate_cohort
 __version__ = "0.1.0"
 
 __all__ = [
+    "Bands",
     "Cohort",
     "ConvergenceError",
     "ConvergenceWarning",
@@ -16,6 +27,14 @@ __all__ = [
     "DataWarning",
     "RecoveryModel",
     "__version__",
+    "band_covariates",
+    "classical",
+    "cox",
     "datasets",
+    "kaplan_meier",
+    "logrank",
+    "median_recovery",
+    "pairwise_logrank",
     "simulate_cohort",
+    "study_table",
 ]
