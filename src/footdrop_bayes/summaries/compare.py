@@ -11,7 +11,8 @@ one log-likelihood term per patient). With pointwise differences
     \Delta\widehat{\mathrm{elpd}} = \sum_i d_i, \qquad
     \mathrm{SE} = \sqrt{n \, \mathrm{Var}(d_i)}
 
-(Vehtari, Gelman & Gabry 2017; the paired SE ArviZ's ``compare`` reports). A positive
+(Vehtari, Gelman & Gabry 2017), with the sample variance as in R's ``loo`` (ArviZ's
+``compare`` uses ``ddof=0``: smaller by a factor :math:`\sqrt{(n-1)/n}`). A positive
 difference means the term improves out-of-sample prediction; differences within about
 two SEs (or below ~4) are not distinguishable. Each refit is a full MCMC run: call this
 explicitly, it is never part of a default summary.
@@ -33,7 +34,9 @@ COMPARE_COLUMNS = ["term", "elpd_full", "elpd_without", "elpd_diff", "se_diff",
 def _pointwise_loo(idata) -> tuple[np.ndarray, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        loo = az.loo(idata, pointwise=True)
+        ll = getattr(idata, "log_likelihood", None)
+        var = "recovery" if ll is not None and "recovery" in ll else None
+        loo = az.loo(idata, pointwise=True, var_name=var)
     return np.asarray(loo.loo_i).ravel(), float(np.nanmax(np.asarray(loo.pareto_k)))
 
 

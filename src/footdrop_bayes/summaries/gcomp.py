@@ -71,7 +71,7 @@ def averaged_recovery(model, data: pd.DataFrame, times) -> xr.DataArray:
 
 
 def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
-                         times=None) -> xr.Dataset:
+                         times=None) -> dict[str, xr.DataArray]:
     """Cohort-averaged recovery probability for every level of each factor, per draw.
 
     Parameters
@@ -85,8 +85,9 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
 
     Returns
     -------
-    xarray.Dataset
-        One variable per factor with dims ``chain, draw, <factor>, <time_unit>``.
+    dict of str to xarray.DataArray
+        Per factor, draws with dims ``chain, draw, <factor>, <time_unit>`` (a dict, not a
+        Dataset, because each variable is named like its own level dim).
     """
     cohort = model.cohort
     times = check_times(times, cohort.grid, cohort.grid[1:])
@@ -107,7 +108,7 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
         out[f] = xr.concat(per_level, dim=pd.Index([str(c) for c in cats], name=f),
                            coords="minimal")
         out[f] = out[f].transpose(*SAMPLE_DIMS, f, ...)
-    return xr.Dataset(out)
+    return out
 
 
 def overall_recovery_draws(model, *, times=None) -> xr.DataArray:
@@ -154,7 +155,7 @@ def recovery_probabilities(model, times=None, interval: float = 0.95, *,
     if overall:
         groups.append(("all", "all", overall_recovery_draws(model, times=times),
                        np.ones(len(data), bool)))
-    for f, da in draws.data_vars.items():
+    for f, da in draws.items():
         for lv in da[f].values:
             mask = (data[f].astype(str) == str(lv)).to_numpy()
             groups.append((f, str(lv), da.sel({f: lv}, drop=True), mask))
@@ -201,7 +202,7 @@ def recovery_differences(model, times=None, interval: float = 0.95, *,
         terms = sorted({p[0] for p in pairs})
     draws = level_recovery_draws(model, terms=terms, times=times)
     if pairs is None:
-        pairs = [(f, lv, da[f].values[0]) for f, da in draws.data_vars.items()
+        pairs = [(f, lv, da[f].values[0]) for f, da in draws.items()
                  for lv in da[f].values[1:]]
     tdim = cohort.time_unit
     rows = []
@@ -266,7 +267,7 @@ def median_recovery_times(model, interval: float = 0.95, *,
     curves = []
     if overall:
         curves.append(("all", "all", overall_recovery_draws(model, times="grid")))
-    for f, da in draws.data_vars.items():
+    for f, da in draws.items():
         curves += [(f, str(lv), da.sel({f: lv}, drop=True)) for lv in da[f].values]
     lo, hi = interval_quantiles(interval)
     rows = []
