@@ -15,6 +15,7 @@ from .cohort import Cohort
 from .errors import ConvergenceError, ConvergenceWarning, DataError, DataWarning
 from .model import RecoveryModel
 from .simulate import simulate_cohort
+from .summaries import export_table, factor_ranking, hazard_ratios, recovery_probabilities
 
 __version__ = "0.1.0"
 
@@ -31,10 +32,15 @@ __all__ = [
     "classical",
     "cox",
     "datasets",
+    "export_table",
+    "factor_ranking",
+    "hazard_ratios",
     "kaplan_meier",
     "logrank",
     "median_recovery",
     "pairwise_logrank",
+    "recovery_probabilities",
     "simulate_cohort",
     "study_table",
+    "summaries",
 ]
