@@ -24,13 +24,36 @@ import pytensor.tensor as pt
 from .likelihood import ModelData, interval_loglik
 
 
+def _crude_signal(data: ModelData, name: str) -> float:
+    """Spread of the crude log recovery rates across levels, in standard errors.
+
+    Rates are events / time at risk per level (an event's time at risk ends mid-interval);
+    the standard error of a crude log rate is 1/sqrt(events).
+    """
+    grid = data.grid
+    exposure = np.where(data.event, 0.5 * (grid[data.l_idx] + grid[data.r_idx]),
+                        grid[data.l_idx])
+    codes, n = data.codes[name], len(data.levels[name])
+    events = np.bincount(codes[data.event], minlength=n).astype(float)
+    time = np.bincount(codes, weights=exposure, minlength=n)
+    ok = (events > 0) & (time > 0)
+    if ok.sum() < 2:
+        return 0.0
+    log_rate = np.log(events[ok] / time[ok])
+    se = np.sqrt(np.mean(1.0 / events[ok]))
+    return float(np.std(log_rate, ddof=1) / se)
+
+
 def choose_parameterization(data: ModelData, config: dict) -> dict:
     """Centred or non-centred for each factor, the group and ``"baseline"``.
 
     ``"auto"``: centred when every level (every grid interval, for the baseline) has at
-    least ``config["centred_min_events"]`` recoveries, since then the likelihood pins
-    each effect down more tightly than its prior scale and the centred form has no
-    funnel; non-centred otherwise (little data: the prior shape dominates).
+    least ``config["centred_min_events"]`` recoveries **and** (for factors and groups) the
+    crude log recovery rates of the levels differ by more than
+    ``config["centred_min_signal"]`` standard errors. Then the likelihood pins each
+    effect down well away from zero and the centred form has no funnel, whereas the
+    non-centred one has a ``sigma * z = b`` ridge. Otherwise (little data, or a factor
+    with little effect, whose scale can shrink towards zero) non-centred.
     """
     p = config["parameterization"]
     threshold = config["centred_min_events"]
@@ -41,7 +64,10 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
         if choice == "auto":
             counts = (data.events_per_interval() if name == "baseline"
                       else data.events_per_level(name).to_numpy())
-            choice = "centred" if counts.min() >= threshold else "non-centred"
+            strong = counts.min() >= threshold and (
+                name == "baseline"
+                or _crude_signal(data, name) >= config["centred_min_signal"])
+            choice = "centred" if strong else "non-centred"
         out[name] = choice
     return out
 

@@ -25,7 +25,9 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
 ``parameterization`` ("auto")
     ``"auto"`` chooses per factor (and for the baseline and the group intercepts):
     centred when the data hold at least ``centred_min_events`` recoveries in every
-    level, non-centred otherwise (see the measured table in the design note).
+    level and the levels' crude log recovery rates differ by at least
+    ``centred_min_signal`` standard errors; non-centred otherwise (see the measured
+    table in the design note, and :func:`~footdrop_bayes.model.build.choose_parameterization`).
     ``"centred"`` / ``"non-centred"`` force one choice, or give a dict
     ``{name: choice}`` per factor / ``"baseline"`` / group name.
 ``collapse`` (True)
@@ -47,6 +49,7 @@ DEFAULT_MODEL_CONFIG: dict = {
     "group_sigma": 0.5,
     "parameterization": "auto",
     "centred_min_events": 50,
+    "centred_min_signal": 4.0,
     "collapse": True,
 }
 

@@ -1,0 +1,112 @@
+"""Benchmark: RecoveryModel (per-patient interval likelihood, nutpie) vs a naive
+person-month Bernoulli PyMC model of the same hierarchy (PyMC's own NUTS).
+
+Run:  python benchmarks/bench_model.py [--sizes 105 1000 5000] [--naive-sizes 105 1000]
+      [--collapsed 100000] [--chains 2] [--draws 1000] [--tune 1000]
+
+Prints, per cohort size and model: wall time of sampling, compile time, divergences,
+min bulk ESS and min bulk ESS per second of sampling. Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+import footdrop_bayes as fb
+from footdrop_bayes.model.build import _baseline, _factor_effects, model_coords
+from footdrop_bayes.model.diagnostics import compute_diagnostics
+
+
+def cohort_of(n: int, seed: int = 5, categorical_only: bool = False):
+    if n == 105:
+        cohort = fb.datasets.load_study_cohort()
+    else:
+        visits, patients, _ = fb.simulate_cohort(n, random_seed=seed)
+        cohort = fb.Cohort.from_visits(visits, patients, follow_up=6)
+    if categorical_only:
+        cohort = cohort.subset(list(cohort.factors))
+    return cohort
+
+
+def naive_model(rm: fb.RecoveryModel) -> pm.Model:
+    """Same priors and parameterisation; person-period Bernoulli rows, cloglog link."""
+    data = rm.data
+    pp = rm.cohort.person_period()
+    row = rm.cohort.patient_ids.get_indexer(pp["patient"])
+    grid = data.grid
+    k0 = np.searchsorted(grid, pp["start"].to_numpy())
+    k1 = np.searchsorted(grid, pp["stop"].to_numpy())
+    codes = {f: data.codes[f][row] for f in data.factors}
+    choices = rm.parameterization
+    with pm.Model(coords=model_coords(data)) as model:
+        alpha = _baseline(data, rm.model_config, choices["baseline"])
+        eta = _factor_effects(data, rm.model_config, choices, codes)
+        if data.covariates:
+            beta_std = pm.Normal("beta_std", 0.0, rm.model_config["beta_sigma"],
+                                 dims="covariate")
+            eta = eta + pt.dot(data.z[row], beta_std)
+        h0 = pt.concatenate([pt.zeros((1,)), pt.cumsum(pt.exp(alpha) * data.widths)])
+        p = 1 - pt.exp(-(h0[k1] - h0[k0]) * pt.exp(eta))
+        pm.Bernoulli("y", p=pt.clip(p, 1e-12, 1 - 1e-12), observed=pp["event"].to_numpy())
+    return model
+
+
+def report(label, n, terms, idata, seconds, compile_s):
+    d = compute_diagnostics(idata)
+    ess_s = d["min_ess_bulk"] / seconds
+    print(f"| {n:>7} | {label:<34} | {terms:>7} | {compile_s:7.1f} | {seconds:8.1f} | "
+          f"{d['divergences']:>4} | {d['max_rhat']:.3f} | {d['min_ess_bulk']:7.0f} | "
+          f"{ess_s:8.1f} |", flush=True)
+    return d, ess_s
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[105, 1000, 5000])
+    ap.add_argument("--naive-sizes", type=int, nargs="*", default=[105, 1000])
+    ap.add_argument("--collapsed", type=int, nargs="*", default=[100_000])
+    ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    scfg = {"chains": args.chains, "draws": args.draws, "tune": args.tune,
+            "progressbar": False, "on_convergence_failure": "ignore"}
+    print(f"chains={args.chains} draws={args.draws} tune={args.tune}")
+    print("| patients | model | lik. terms | compile s | sample s | div | max R-hat | "
+          "min bulk ESS | ESS/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in sorted(set(args.sizes) | set(args.naive_sizes)):
+        cohort = cohort_of(n)
+        rm = fb.RecoveryModel(cohort, sampler_config=scfg)
+        if n in args.sizes:
+            rm.fit(random_seed=args.seed)
+            report("RecoveryModel (nutpie)", n, len(rm.data.patterns["weight"]), rm.idata,
+                   rm.idata.posterior.attrs["sampling_time"], rm.compile_time)
+        if n in args.naive_sizes:
+            model = naive_model(rm)
+            t0 = time.perf_counter()
+            with model:
+                idata = pm.sample(draws=args.draws, tune=args.tune, chains=args.chains,
+                                  cores=min(args.chains, 2), random_seed=args.seed,
+                                  progressbar=False, compute_convergence_checks=False,
+                                  target_accept=rm.sampler_config["target_accept"])
+            seconds = time.perf_counter() - t0
+            report("naive person-month Bernoulli (pymc)", n,
+                   len(rm.cohort.person_period()), idata, seconds, float("nan"))
+    for n in args.collapsed:
+        cohort = cohort_of(n, categorical_only=True)
+        rm = fb.RecoveryModel(cohort, sampler_config=scfg).fit(random_seed=args.seed)
+        report("RecoveryModel, categorical, collapsed", n, len(rm.data.patterns["weight"]),
+               rm.idata, rm.idata.posterior.attrs["sampling_time"], rm.compile_time)
+
+
+if __name__ == "__main__":
+    main()
