@@ -1,6 +1,6 @@
 """footdrop_bayes: Bayesian survival and recovery modelling of clinical cohorts."""
 
-from . import classical, datasets
+from . import classical, datasets, plots
 from .classical import (
     Bands,
     band_covariates,
@@ -39,6 +39,7 @@ __all__ = [
     "logrank",
     "median_recovery",
     "pairwise_logrank",
+    "plots",
     "recovery_probabilities",
     "simulate_cohort",
     "study_table",
