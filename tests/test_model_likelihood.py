@@ -158,8 +158,8 @@ def test_parameterization_follows_information(study_cohort):
     small = prepare(study_cohort, study_cohort.factors, [])
     choice = choose_parameterization(small, model_config())
     assert set(choice.values()) == {"non-centred"}
-    assert set(choose_parameterization(small, model_config({"centred_min_events": 0}))
-               .values()) == {"centred"}
+    always = model_config({"centred_min_events": 0, "centred_min_signal": 0})
+    assert set(choose_parameterization(small, always).values()) == {"centred"}
     forced = choose_parameterization(small, model_config(
         {"parameterization": {"cause": "centred"}}))
     assert forced["cause"] == "centred" and forced["sex"] == "non-centred"
