@@ -136,3 +136,24 @@ def test_same_seed_same_numbers(fitted_model):
     model.fit(random_seed=7)
     assert not np.array_equal(model.idata.posterior["alpha"],
                               fitted_model.idata.posterior["alpha"])
+
+
+def test_convergence_warning_and_error():
+    from footdrop_bayes.model.diagnostics import check_convergence
+
+    bad = {"divergences": 3, "max_rhat": 1.05, "min_ess_bulk": 120.0, "min_ess_tail": 500.0,
+           "min_bfmi": 0.8, "converged": False,
+           "failed": ["3 divergent transitions", "max R-hat 1.050 >= 1.01",
+                      "min bulk ESS 120 <= 400"]}
+    with pytest.warns(fb.ConvergenceWarning, match="target_accept.*draws"):
+        check_convergence(bad, "warn")
+    with pytest.raises(fb.ConvergenceError, match="3 divergent"):
+        check_convergence(bad, "raise")
+    check_convergence(bad | {"converged": True, "failed": []}, "raise")
+
+
+def test_fixture_fit_flags_short_run(fitted_model):
+    # 2 x 200 draws cannot reach 400 bulk ESS for every parameter: flagged, not hidden
+    d = fitted_model.diagnostics()
+    assert d["converged"] == (not d["failed"])
+    assert any("ESS" in f for f in d["failed"]) or d["min_ess_bulk"] > 400
