@@ -72,7 +72,8 @@ def default_bands(cohort: Cohort) -> dict:
 def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None = None,
             draws: int = 1000, tune: int = 1000, chains: int = 4, sampler: str = "nutpie",
             random_seed: int = 20240601, interval: float = 0.95, progressbar: bool = True,
-            model_config: dict | None = None, say: Callable[[str], None] = print) -> Analysis:
+            model_config: dict | None = None, model: RecoveryModel | None = None,
+            say: Callable[[str], None] = print) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -89,6 +90,10 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         Mass of every interval reported.
     model_config : dict, optional
         Prior settings merged over the defaults.
+    model : RecoveryModel, optional
+        An already fitted model of ``cohort`` (e.g. loaded with
+        :meth:`RecoveryModel.load`) to summarise instead of fitting one; the sampler
+        settings are then ignored.
     say : callable
         Where progress messages go.
     """
@@ -102,12 +107,17 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         table = classical.study_table(cohort, bands=bands, alpha=alpha)
         lr = classical.logrank(cohort, bands=bands)
         cox = classical.cox(cohort, fixed, list(cohort.numeric), alpha=alpha)
-        say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
-            f"sampler {sampler}, seed {random_seed}")
-        model = RecoveryModel(cohort, factors=fixed, group=group, model_config=model_config,
-                              sampler_config={"draws": draws, "tune": tune, "chains": chains,
-                                              "sampler": sampler, "progressbar": progressbar})
-        model.fit(random_seed=random_seed)
+        if model is None:
+            say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
+                f"sampler {sampler}, seed {random_seed}")
+            model = RecoveryModel(cohort, factors=fixed, group=group,
+                                  model_config=model_config,
+                                  sampler_config={"draws": draws, "tune": tune,
+                                                  "chains": chains, "sampler": sampler,
+                                                  "progressbar": progressbar})
+            model.fit(random_seed=random_seed)
+        elif model.idata is None:
+            raise ValueError("the model given to analyse() is not fitted; call .fit() first")
         diag = model.diagnostics()
         say("summaries: ranking, hazard ratios, recovery probabilities")
         ranking = summaries.factor_ranking(model, interval=interval)

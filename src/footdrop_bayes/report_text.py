@@ -107,7 +107,7 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             "standardised numeric covariates and a smoothed baseline hazard "
             "(see the documentation's model page).", "",
             "### Diagnostics", "", diagnostics_md(a.diagnostics), "",
-            figure_md(captions, "diagnostics"),
+            figure_md(captions, "trace"), figure_md(captions, "energy"),
             "### Which factors predict recovery", "",
             f"Importance = the SD across patients of a term's contribution to the log "
             f"hazard, per posterior draw; medians with {lvl} credible intervals, the "

@@ -1,0 +1,103 @@
+"""The output folder: the documented file contract, report.md, safe overwriting."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import footdrop_bayes as fb
+from footdrop_bayes.analysis import analyse
+from footdrop_bayes.datasets import STUDY_BANDS
+from footdrop_bayes.report import write_report
+
+CHECKER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check-output-folder"
+
+
+@pytest.fixture(scope="session")
+def analysis(fitted_model):
+    return analyse(fitted_model.cohort, model=fitted_model, bands=STUDY_BANDS,
+                   say=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def out_folder(analysis, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "results"
+    write_report(analysis, out, say=lambda m: None)
+    return out
+
+
+@pytest.mark.skipif(not CHECKER.exists(), reason="shared/tools is not beside this checkout")
+def test_folder_passes_the_contract_checker(out_folder):
+    res = subprocess.run([sys.executable, str(CHECKER), str(out_folder)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
+
+
+def test_contract_columns_and_terms(out_folder, analysis):
+    ranking = pd.read_csv(out_folder / "factor_ranking.csv")
+    assert list(ranking.columns) == ["term", "importance_median", "importance_low",
+                                     "importance_high", "p_rank1", "expected_rank"]
+    assert set(ranking["term"]) == {"sex", "site", "lesion_type", "cause", "treatment",
+                                    "age", "delay"}
+    bayes = pd.read_csv(out_folder / "hazard_ratios.csv", keep_default_na=False)
+    cox = pd.read_csv(out_folder / "cox_hazard_ratios.csv", keep_default_na=False)
+    assert list(cox.columns) == ["term", "level", "reference", "hr", "hr_low", "hr_high",
+                                 "p_value"]
+    key = ["term", "level", "reference"]
+    assert (set(map(tuple, bayes[key].to_numpy())) == set(map(tuple, cox[key].to_numpy())))
+    age = bayes[bayes["term"] == "age"].iloc[0]
+    assert age["level"] == "" and age["reference"] == ""
+
+
+def test_diagnostics_json_matches_the_model(out_folder, fitted_model):
+    diag = json.loads((out_folder / "diagnostics.json").read_text())
+    assert diag["divergences"] == fitted_model.diagnostics()["divergences"]
+    assert isinstance(diag["converged"], bool)
+
+
+def test_posterior_reloads_to_the_same_draws(out_folder, fitted_model):
+    loaded = fb.RecoveryModel.load(out_folder / "posterior.nc")
+    a = loaded.idata.posterior["beta"].to_numpy()
+    b = fitted_model.idata.posterior["beta"].to_numpy()
+    assert (a == b).all()
+
+
+def test_report_has_every_section_and_embeds_existing_figures(out_folder):
+    text = (out_folder / "report.md").read_text()
+    for heading in ("## Patients", "## Classical analysis", "### Diagnostics",
+                    "### Which factors predict recovery", "### Hazard ratios"):
+        assert heading in text
+    embedded = [ln.split("](")[1].rstrip(")") for ln in text.splitlines()
+                if ln.startswith("![")]
+    assert embedded, "no figure embedded"
+    for rel in embedded:
+        assert (out_folder / rel).is_file(), rel
+    assert "withdrawn censored" in text and "withdrawn excluded" in text
+
+
+def test_earlier_results_are_never_half_overwritten(analysis, out_folder, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.md").write_text("earlier run")
+    with pytest.raises(FileExistsError, match="not empty"):
+        write_report(analysis, out, figures=False, say=lambda m: None)
+    assert (out / "report.md").read_text() == "earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]   # no staging left over
+    write_report(analysis, out, figures=False, overwrite=True, say=lambda m: None)
+    assert (out / "report.md").read_text().startswith("# Recovery analysis")
+    assert (out / "factor_ranking.csv").is_file()
+
+
+def test_failed_write_leaves_no_trace(analysis, tmp_path, monkeypatch):
+    import footdrop_bayes.report as report
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "report_markdown", boom)
+    with pytest.raises(RuntimeError):
+        write_report(analysis, tmp_path / "out", figures=False, say=lambda m: None)
+    assert list(tmp_path.iterdir()) == []
