@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -164,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         warnings.showwarning = show
+        # the C backend's BLAS is irrelevant to the default nutpie (numba) sampler
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        logging.getLogger("pymc").setLevel(logging.WARNING)
         try:
             return args.func(args, say)
         except (DataError, ConvergenceError, FileExistsError) as exc:

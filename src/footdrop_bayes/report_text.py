@@ -27,6 +27,10 @@ def _p(x: float) -> str:
     return "" if pd.isna(x) else ("<0.001" if x < 0.001 else f"{x:.3f}")
 
 
+def _p_phrase(x: float) -> str:
+    return "< 0.001" if x < 0.001 else f"= {x:.3f}"
+
+
 def study_table_md(t: pd.DataFrame, interval: float) -> str:
     """The study-style and censoring-aware columns side by side."""
     lvl = f"{100 * interval:g}%"
@@ -97,10 +101,11 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             f"Concordance {a.cox.concordance:.3f}; likelihood-ratio test "
             f"χ² = {a.cox.likelihood_ratio['statistic']:.1f} on "
             f"{int(a.cox.likelihood_ratio['df'])} df, "
-            f"p = {_p(a.cox.likelihood_ratio['p_value'])}.", "",
+            f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}.", "",
             _md(a.cox.table, a.interval), "",
             "Proportional-hazards check (scaled Schoenfeld residuals):", "",
-            _plain_md(a.cox.ph_verdict), ""]
+            _plain_md(a.cox.ph_verdict.assign(p_value=a.cox.ph_verdict["p_value"].map(_p))),
+            ""]
     out += ["## Bayesian hierarchical model", "",
             "A grouped-time proportional-hazards (complementary log-log) model of each "
             "patient's recovery interval, with partially pooled level effects per factor, "
