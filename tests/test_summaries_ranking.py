@@ -79,6 +79,7 @@ def test_elpd_difference_matches_arviz_compare():
 
     def fake(shift):
         ll = rng.normal(-1.0 - shift, 0.3, (2, 100, n))
+        ll[..., 0] = 0.0            # a patient withdrawn at referral: no information
         return az.from_dict(posterior={"mu": rng.normal(size=(2, 100))},
                             log_likelihood={"recovery": ll},
                             dims={"recovery": ["patient"]})
@@ -95,6 +96,9 @@ def test_elpd_difference_matches_arviz_compare():
     np.testing.assert_allclose(res["se_diff"] * np.sqrt((n - 1) / n), cmp.loc["b", "dse"],
                                rtol=1e-6)
     assert res["elpd_diff"] > 0
+    # ArviZ gives the uninformative patient k = inf; it is left out of max_pareto_k
+    assert not np.isfinite(la.pareto_k.values[0])
+    assert np.isfinite(res["max_pareto_k"]) and res["max_pareto_k"] < 0.7
 
 
 # ----------------------------------------------------------------------------- slow

@@ -32,12 +32,22 @@ COMPARE_COLUMNS = ["term", "elpd_full", "elpd_without", "elpd_diff", "se_diff",
 
 
 def _pointwise_loo(idata) -> tuple[np.ndarray, float]:
+    """Pointwise LOO ELPD and the largest Pareto k among informative patients.
+
+    A patient whose log-likelihood is the same in every draw (e.g. withdrawn at referral:
+    log-likelihood 0) has an undefined Pareto k (ArviZ reports ``inf``) but an exact LOO
+    term; such patients are left out of ``max_pareto_k``.
+    """
+    ll = getattr(idata, "log_likelihood", None)
+    var = "recovery" if ll is not None and "recovery" in ll else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        ll = getattr(idata, "log_likelihood", None)
-        var = "recovery" if ll is not None and "recovery" in ll else None
         loo = az.loo(idata, pointwise=True, var_name=var)
-    return np.asarray(loo.loo_i).ravel(), float(np.nanmax(np.asarray(loo.pareto_k)))
+    k = np.asarray(loo.pareto_k).ravel()
+    lik = ll[var] if var is not None else next(iter(ll.data_vars.values()))
+    informative = np.asarray(lik.std(("chain", "draw"))).ravel() > 0
+    max_k = float(np.max(k[informative])) if informative.any() else float("nan")
+    return np.asarray(loo.loo_i).ravel(), max_k
 
 
 def elpd_difference(idata_a, idata_b) -> dict:
