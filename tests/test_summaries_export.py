@@ -102,3 +102,20 @@ def test_markdown(tmp_path):
 def test_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
         export_table(hr_table(), tmp_path / "x", formats=("xlsx",))
+
+
+def test_cox_and_median_time_tables_format():
+    cox = pd.DataFrame({"term": ["age"], "level": [np.nan], "reference": [np.nan],
+                        "hr": [0.97], "hr_low": [0.951], "hr_high": [0.989],
+                        "p_value": [0.0004]})
+    cox.attrs["interval"] = 0.95
+    t = format_table(cox)
+    assert list(t.columns) == ["Term", "Level", "Reference", "HR (95% CI)", "p"]
+    assert (t.iloc[0, 3], t.iloc[0, 4]) == ("0.97 (0.95 to 0.99)", "<0.001")
+    times = pd.DataFrame({"term": ["cause"], "level": ["trauma"], "median": [np.nan],
+                          "low": [4.2], "high": [np.nan], "p_reached": [0.3],
+                          "text": ["not reached within 6 months"]})
+    t = format_table(times, interval=0.9)
+    assert list(t.columns) == ["Term", "Level", "Median time to recovery (90% CrI)",
+                               "P(median reached), %"]
+    assert t.iloc[0, 2] == "not reached within 6 months" and t.iloc[0, 3] == "30.0"
