@@ -82,3 +82,49 @@ def test_debug_shows_the_traceback(simulated):
     with pytest.raises(DataError):
         main(["--debug", "describe", "--visits", "missing.csv", "--patients",
               str(simulated / "patients.csv")])
+
+
+def fit_args(sim, out, *extra):
+    return ["fit", "--visits", str(sim / "visits.csv"), "--patients",
+            str(sim / "patients.csv"), "--out", str(out), *extra]
+
+
+def test_fit_end_to_end_writes_the_contract(simulated, tmp_path, capsys):
+    from test_report import CHECKER
+
+    out = tmp_path / "results"
+    code, res = run(capsys, "--quiet", *fit_args(simulated, out, "--factors", "cause,sex",
+                                                "--covariates", "age", "--draws", "100",
+                                                "--tune", "150", "--chains", "2",
+                                                "--seed", "3"))
+    assert code == 0, res.err
+    ranking = pd.read_csv(out / "factor_ranking.csv")
+    assert set(ranking["term"]) == {"cause", "sex", "age"}
+    assert "Traceback" not in res.err
+    if CHECKER.exists():
+        import subprocess
+        import sys
+        check = subprocess.run([sys.executable, str(CHECKER), str(out)], capture_output=True,
+                               text=True)
+        assert check.returncode == 0, check.stdout
+
+
+@pytest.mark.parametrize("extra,message", [
+    (("--factors", "cause,colour"), "missing column(s) 'colour'"),
+    (("--recovered-when", "about 4"), "recovered_when='about 4'"),
+    (("--follow-up", "-3"), "follow_up must be a positive time"),
+    (("--group", "clinic"), "patients.csv: missing column(s) 'clinic'"),
+])
+def test_fit_bad_options_fail_before_fitting(simulated, tmp_path, capsys, extra, message):
+    line = error_of(capsys, *fit_args(simulated, tmp_path / "o", *extra))
+    assert message in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_refuses_to_overwrite_an_earlier_run(simulated, tmp_path, capsys):
+    out = tmp_path / "earlier"
+    out.mkdir()
+    (out / "report.md").write_text("keep me")
+    line = error_of(capsys, *fit_args(simulated, out))
+    assert "not empty" in line and "--overwrite" in line
+    assert (out / "report.md").read_text() == "keep me"
