@@ -40,7 +40,7 @@ from ._common import (
 from .observed import km_recovery
 
 #: Upper bound on the number of (sample x patient x time) values evaluated at once.
-MAX_BLOCK = 20_000_000
+MAX_BLOCK = 5_000_000
 
 
 def _default_time(cohort) -> float:
