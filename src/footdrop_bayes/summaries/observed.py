@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
+
+from ..classical.km import fit_km
 
 
 def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float = 0.95
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kaplan–Meier proportion recovered by each time, with its confidence interval.
+
+    A thin reader of :func:`footdrop_bayes.classical.km.fit_km` (lifelines, log-log band).
 
     Parameters
     ----------
@@ -20,7 +23,7 @@ def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float 
     times : sequence of float
         Times at which to read the curve (a step function, right-continuous).
     interval : float
-        Confidence level (lifelines' exponential Greenwood interval).
+        Confidence level.
 
     Returns
     -------
@@ -28,16 +31,8 @@ def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float 
         ``1 - S(t)`` and its interval at each time; NaN for an empty group.
     """
     times = np.asarray(times, dtype=float)
-    if len(durations) == 0:
-        nan = np.full(times.shape, np.nan)
-        return nan, nan.copy(), nan.copy()
-    kmf = KaplanMeierFitter(alpha=1 - interval)
-    kmf.fit(np.asarray(durations, float), np.asarray(events, bool))
-    sf = kmf.survival_function_.iloc[:, 0]
-    ci = kmf.confidence_interval_survival_function_
-    idx = np.searchsorted(sf.index.to_numpy(float), times, side="right") - 1
-    idx = np.clip(idx, 0, None)
-    s = sf.to_numpy()[idx]
-    s_low = ci.iloc[:, 0].to_numpy()[idx]
-    s_high = ci.iloc[:, 1].to_numpy()[idx]
-    return 1 - s, 1 - s_high, 1 - s_low
+    t = np.asarray(durations, float)
+    grid = np.union1d(np.union1d(t, times), [0.0])
+    km = fit_km(t, np.asarray(events, bool), grid, 1 - interval).loc[times]
+    return (1 - km["survival"].to_numpy(), 1 - km["survival_high"].to_numpy(),
+            1 - km["survival_low"].to_numpy())
