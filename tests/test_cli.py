@@ -128,3 +128,12 @@ def test_fit_refuses_to_overwrite_an_earlier_run(simulated, tmp_path, capsys):
     line = error_of(capsys, *fit_args(simulated, out))
     assert "not empty" in line and "--overwrite" in line
     assert (out / "report.md").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("option,value", [("--interval", "95"), ("--draws", "0"),
+                                          ("--chains", "two")])
+def test_bad_sampler_options_are_usage_errors(option, value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--out", "unused", option, value])
+    assert exc.value.code == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err

@@ -104,15 +104,32 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
     return 0
 
 
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=1000)
-    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--draws", type=_positive, default=1000)
+    p.add_argument("--tune", type=_positive, default=1000)
+    p.add_argument("--chains", type=_positive, default=4)
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro",
                                                             "blackjax"])
-    p.add_argument("--interval", type=float, default=0.95, help="credible interval level")
+    p.add_argument("--interval", type=_interval, default=0.95,
+                   help="mass of every interval reported (default 0.95)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier run in --out")
 
