@@ -23,6 +23,9 @@ standard errors. What it shows (4 chains x 1000 draws, seed 1):
   one modest real factor among null ones, it costs some of that factor's effect. Loosen
   it with ``model_config={"tau_sigma": ...}``, or compare both fits.
 
+With the default sampler settings the fit may report a few divergent transitions (a
+``ConvergenceWarning`` saying what to try); the diagnostics are printed either way.
+
 Run::
 
     python examples/04_lifelines_dataset.py [--out DIR]
@@ -66,7 +69,7 @@ def output_folder(name: str) -> Path:
 def main() -> None:
     out = output_folder("04_lifelines_dataset")
     t0 = time.perf_counter()
-    pd.set_option("display.width", 140, "display.precision", 3)
+    pd.set_option("display.width", 140, "display.float_format", "{:.3f}".format)
     rossi = load_rossi()
     data = rossi.astype({c: bool for c in BINARY})      # booleans become "no" / "yes"
     cohort = fb.Cohort.from_durations(
