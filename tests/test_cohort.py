@@ -157,3 +157,10 @@ def test_subset_keeps_patients(cohort):
     s = cohort.subset(["age"])
     assert s.factors == () and s.numeric == ("age",)
     assert s.intervals.equals(cohort.intervals)
+
+
+def test_patients_seen_only_at_referral_are_kept_and_named():
+    rows = [*ROWS, ("G", 0, False)]
+    with pytest.warns(fb.DataWarning, match=r"only at referral.*'G'"):
+        c = make(rows)
+    assert c.intervals.loc["G", "withdrawn"] and c.intervals.loc["G", "last_unrecovered"] == 0

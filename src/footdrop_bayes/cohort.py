@@ -162,6 +162,12 @@ class Cohort:
                           f"{format_ids(ids)}", DataWarning, stacklevel=2)
             excluded += [(i, f"no visits in {vt}") for i in ids]
         intervals = _intervals(rec, id_col, follow_up, vt)
+        only_referral = intervals.index[intervals["withdrawn"]
+                                        & (intervals["last_visit"] == 0)]
+        if len(only_referral):
+            warnings.warn(f"{vt}: patients seen only at referral (time 0) are kept as withdrawn "
+                          "and censored at 0, but carry no information on recovery: "
+                          f"{format_ids(only_referral)}", DataWarning, stacklevel=2)
         grid = np.union1d([0.0], rec["time"].unique())
         return cls._assemble(intervals, patients.set_index(id_col), factors, covariates,
                              reference, dropna, pt, grid, follow_up, time_col, excluded)
