@@ -137,3 +137,12 @@ def test_bad_sampler_options_are_usage_errors(option, value, capsys):
         main(["demo", "--out", "unused", option, value])
     assert exc.value.code == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
+
+
+def test_quiet_and_debug_work_after_the_subcommand(simulated, capsys):
+    code, out = run(capsys, "describe", "--visits", str(simulated / "visits.csv"),
+                    "--patients", str(simulated / "patients.csv"), "--quiet")
+    assert code == 0 and "inferred factors" not in out.err
+    from footdrop_bayes import DataError
+    with pytest.raises(DataError):
+        main(["describe", "--visits", "missing.csv", "--patients", "p.csv", "--debug"])

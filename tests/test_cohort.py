@@ -164,3 +164,10 @@ def test_patients_seen_only_at_referral_are_kept_and_named():
     with pytest.warns(fb.DataWarning, match=r"only at referral.*'G'"):
         c = make(rows)
     assert c.intervals.loc["G", "withdrawn"] and c.intervals.loc["G", "last_unrecovered"] == 0
+
+
+def test_reference_level_of_an_integer_coded_factor():
+    df = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1], "fin": [0, 1, 0, 1]})
+    c = fb.Cohort.from_durations(df, duration_col="t", event_col="e", factors=["fin"],
+                                 reference={"fin": 1})
+    assert list(c.covariates["fin"].cat.categories) == ["1", "0"]

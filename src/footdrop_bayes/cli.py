@@ -136,23 +136,29 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``footdrop-bayes``."""
-    parser = argparse.ArgumentParser(prog=PROG, description="Bayesian recovery analysis of "
-                                     "cohorts followed at visits.")
-    parser.add_argument("--quiet", action="store_true", help="no progress messages")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress messages")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(prog=PROG, parents=[common], description="Bayesian "
+                                     "recovery analysis of cohorts followed at visits.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="the whole analysis of the bundled synthetic cohort")
+    p = sub.add_parser("demo", parents=[common],
+                       help="the whole analysis of the bundled synthetic cohort")
     _fit_args(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("fit", help="the whole analysis of your visits and patients tables")
+    p = sub.add_parser("fit", parents=[common],
+                       help="the whole analysis of your visits and patients tables")
     _cohort_args(p)
     _fit_args(p)
     p.add_argument("--group", default=None, help="clinic / centre column (random intercepts)")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("simulate", help="write a simulated cohort with known truth")
+    p = sub.add_parser("simulate", parents=[common],
+                       help="write a simulated cohort with known truth")
     p.add_argument("--patients", type=int, default=105)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
@@ -162,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--missed-visit-rate", type=float, default=0.05)
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("describe", help="the cohort summary and Table 1, without fitting")
+    p = sub.add_parser("describe", parents=[common],
+                       help="the cohort summary and Table 1, without fitting")
     _cohort_args(p)
     p.set_defaults(func=cmd_describe)
     return parser
@@ -172,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.quiet = getattr(args, "quiet", False)
+    args.debug = getattr(args, "debug", False)
 
     def say(msg: str) -> None:
         if not args.quiet:

@@ -46,6 +46,8 @@ def _order_levels(s: pd.Series, reference) -> list:
         else:
             counts = s.value_counts()
             reference = sorted(counts[counts == counts.max()].index, key=str)[0]
+    if reference not in levels and str(reference) in map(str, levels):
+        reference = next(lv for lv in levels if str(lv) == str(reference))
     if reference not in levels:
         raise DataError(f"reference level {reference!r} of column {s.name!r} is not among its "
                         f"levels: {', '.join(map(str, levels))}")
