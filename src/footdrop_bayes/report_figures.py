@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -87,8 +88,14 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             "(similar widths mean the sampler explores the posterior efficiently)."),
     }
     captions = {}
+    pymc_log = logging.getLogger("pymc")
     for stem, (draw, caption) in drawers.items():
-        fig = draw()
+        level = pymc_log.level
+        pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from the prior draws
+        try:
+            fig = draw()
+        finally:
+            pymc_log.setLevel(level)
         plots.save_figure(fig, stem, formats=formats, dpi=dpi, directory=folder)
         plt.close(fig)
         captions[stem] = caption
