@@ -37,6 +37,8 @@ class Analysis:
     interval : float
     warnings : list of str
         Every warning raised on the way, for the report.
+    units : dict
+        Unit of each numeric covariate (``{"age": "year"}``), for labels.
     """
 
     cohort: Cohort
@@ -52,6 +54,7 @@ class Analysis:
     diagnostics: dict
     interval: float
     warnings: list[str] = field(default_factory=list)
+    units: dict = field(default_factory=dict)
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -73,6 +76,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             draws: int = 1000, tune: int = 1000, chains: int = 4, sampler: str = "nutpie",
             random_seed: int = 20240601, interval: float = 0.95, progressbar: bool = True,
             model_config: dict | None = None, model: RecoveryModel | None = None,
+            units: Mapping | None = None,
             say: Callable[[str], None] = print) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
@@ -94,6 +98,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         An already fitted model of ``cohort`` (e.g. loaded with
         :meth:`RecoveryModel.load`) to summarise instead of fitting one; the sampler
         settings are then ignored.
+    units : mapping, optional
+        Unit of each numeric covariate (``{"age": "year"}``), for labels.
     say : callable
         Where progress messages go.
     """
@@ -129,4 +135,5 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return Analysis(cohort=cohort, model=model, bands=bands, study_table=table, logrank=lr,
                     cox=cox, ranking=ranking, hazard_ratios=hrs, recovery=recovery,
-                    medians=medians, diagnostics=diag, interval=interval, warnings=caught)
+                    medians=medians, diagnostics=diag, interval=interval, warnings=caught,
+                    units=dict(units or {}))

@@ -92,15 +92,15 @@ def cmd_fit(args: argparse.Namespace, say) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, say) -> int:
-    from .datasets import STUDY_BANDS, load_study_cohort
+    from .datasets import STUDY_BANDS, STUDY_UNITS, load_study_cohort
     from .report import run_analysis
 
     cohort = load_study_cohort()
     say(f"demo: the bundled synthetic study cohort — {cohort!r}")
-    run_analysis(cohort, args.out, bands=STUDY_BANDS, draws=args.draws, tune=args.tune,
-                 chains=args.chains,
-                 seed=args.seed, sampler=args.sampler, interval=args.interval,
-                 overwrite=args.overwrite, say=say, progressbar=not args.quiet)
+    run_analysis(cohort, args.out, bands=STUDY_BANDS, units=STUDY_UNITS, draws=args.draws,
+                 tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
+                 interval=args.interval, overwrite=args.overwrite, say=say,
+                 progressbar=not args.quiet)
     return 0
 
 

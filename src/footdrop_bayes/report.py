@@ -80,7 +80,8 @@ def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
 
 
 def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
-                 bands=None, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                 bands=None, units=None, draws: int = 1000, tune: int = 1000,
+                 chains: int = 4,
                  seed: int = 20240601, sampler: str = "nutpie", interval: float = 0.95,
                  overwrite: bool = False, figures: bool = True, progressbar: bool = True,
                  say: Callable[[str], None] = print) -> Analysis:
@@ -92,8 +93,8 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         with output_folder(out, overwrite=False):
             pass
-    a = analyse(cohort, group=group, bands=bands, draws=draws, tune=tune, chains=chains,
-                sampler=sampler, random_seed=seed, interval=interval,
+    a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
+                chains=chains, sampler=sampler, random_seed=seed, interval=interval,
                 progressbar=progressbar, say=say)
     write_report(a, out, overwrite=overwrite, figures=figures, say=say)
     return a

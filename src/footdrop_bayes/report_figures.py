@@ -47,10 +47,10 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"are censored at their last visit.{band_note}"),
         "forest": (
             lambda: plots.plot_hazard_ratios(a.hazard_ratios, a.cox.table,
-                                             interval=a.interval),
+                                             interval=a.interval, units=a.units),
             f"Hazard ratios of recovery against each factor's reference level (log scale): "
             f"Bayesian posterior medians with {lvl} credible intervals beside Cox estimates "
-            f"with {lvl} confidence intervals. Numeric covariates per unit as recorded."),
+            f"with {lvl} confidence intervals. Numeric covariates per one unit as recorded."),
         "factor_ranking": (
             lambda: plots.plot_factor_ranking(
                 a.ranking, summaries.rank_distribution(summaries.importance(model)),

@@ -74,6 +74,9 @@ def study_style_marginals(cohort: Cohort) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["factor", "level", "recovered_percent", "n"])
 
 
+#: Units of the study's numeric covariates, for labels ("HR per year").
+STUDY_UNITS = {"age": "year", "delay": "month"}
+
 #: Clinically sensible bands of the study's numeric covariates, for tables and KM curves.
 STUDY_BANDS = {"age": ([40, 60], ["<40", "40–59", "≥60"], "left"),
                "delay": ([1, 3], ["≤1", "1–3", ">3"], "right")}

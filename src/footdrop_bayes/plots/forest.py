@@ -200,12 +200,12 @@ def plot_hazard_ratios(bayes: pd.DataFrame | None = None, cox: pd.DataFrame | No
     rows = forest_rows(bayes, cox, units)
     both = bayes is not None and cox is not None
     if ax is None:
-        h = height if height is not None else 0.75 + 0.165 * len(rows) * (1.15 if both else 1)
+        h = height if height is not None else 0.75 + len(rows) * (0.25 if both else 0.165)
         ax = new_figure(width, h).add_subplot()
     fig = ax.figure
     ax.set_label("forest")
     lim = _limits(bayes, cox, xlim)
-    dodge = 0.17 if both else 0.0
+    dodge = 0.22 if both else 0.0
     ax.set_xscale("log")
     ax.axvline(1.0, color="0.45", lw=0.7, ls=(0, (3, 2)), zorder=0)
     yticks, ylabels = [], []
