@@ -141,3 +141,14 @@ def test_unknown_covariate_and_empty_model(study_cohort):
         cox(study_cohort, factors=["clinic"])
     with pytest.raises(fb.DataError, match="at least one"):
         cox(study_cohort, factors=[], covariates=[])
+
+
+def test_nested_factors_warn_about_collinearity(study_cohort):
+    with pytest.warns(fb.classical.CollinearityWarning, match=r"\['cause', 'site'\]"):
+        fb.classical.cox(study_cohort, ["site", "cause"], [])
+
+
+def test_independent_factors_do_not_warn_about_collinearity(study_cohort):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fb.classical.CollinearityWarning)
+        fb.classical.cox(study_cohort, ["sex", "treatment"], ["age"])

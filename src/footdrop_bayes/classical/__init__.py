@@ -6,7 +6,7 @@ are drawn elsewhere.
 """
 
 from .bands import Bands, band_covariates
-from .checks import FewEventsWarning, SeparationWarning
+from .checks import CollinearityWarning, FewEventsWarning, SeparationWarning
 from .cox import CoxResult, cox
 from .km import at_risk_table, kaplan_meier, median_recovery
 from .logrank import adjust_p, logrank, logrank_trend, pairwise_logrank
@@ -14,6 +14,7 @@ from .study_table import contingency_test, study_table
 
 __all__ = [
     "Bands",
+    "CollinearityWarning",
     "CoxResult",
     "FewEventsWarning",
     "SeparationWarning",

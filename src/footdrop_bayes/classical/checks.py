@@ -11,3 +11,7 @@ class FewEventsWarning(DataWarning):
 
 class SeparationWarning(DataWarning):
     """A factor level with no recoveries or only recoveries (monotone likelihood)."""
+
+
+class CollinearityWarning(DataWarning):
+    """Two factors so strongly associated that their separate effects are unstable."""

@@ -14,6 +14,10 @@ Checks reported with the fit:
 - **separation**: a factor level whose patients all stayed unrecovered (its hazard ratio
   drifts to 0) or all recovered (unstable, often extreme) gives a
   :class:`SeparationWarning`;
+- **collinearity**: a design column with a variance inflation factor above 10 (e.g. every
+  radiculopathy is a root lesion, so cause and site nearly determine each other) gives a
+  :class:`CollinearityWarning`: the terms' hazard ratios carry each other's effects and
+  their intervals are wide;
 - **proportional hazards**: lifelines' scaled Schoenfeld residual test
   (``proportional_hazard_test``, rank-transformed time) per coefficient; a factor with
   several levels gets one verdict from its smallest p-value, Bonferroni-adjusted over its
@@ -34,10 +38,17 @@ from lifelines.statistics import proportional_hazard_test
 from ..cohort import Cohort
 from ..errors import DataError
 from ._common import durations, factor_series
-from .checks import FewEventsWarning, SeparationWarning
+from .checks import CollinearityWarning, FewEventsWarning, SeparationWarning
 
 TABLE_COLUMNS = ["term", "level", "reference", "hr", "hr_low", "hr_high", "p_value"]
 MIN_EVENTS_PER_VARIABLE = 10
+MAX_VIF = 10.0
+
+
+def variance_inflation(X: pd.DataFrame) -> pd.Series:
+    """Variance inflation factor of each design column: 1 / (1 - R²) on the others."""
+    R = np.corrcoef(X.to_numpy(float), rowvar=False)
+    return pd.Series(np.diag(np.linalg.pinv(np.atleast_2d(R))), index=X.columns)
 
 
 @dataclass
@@ -113,7 +124,9 @@ def design(cohort: Cohort, factors: Sequence[str], covariates: Sequence[str]
     return X, key
 
 
-def _checks(cohort: Cohort, factors, n_params: int, e: pd.Series) -> list[str]:
+def _checks(cohort: Cohort, factors, X: pd.DataFrame, key: pd.DataFrame,
+            e: pd.Series) -> list[str]:
+    n_params = X.shape[1]
     msgs = []
     n_events = int(e.sum())
     epv = n_events / max(n_params, 1)
@@ -138,6 +151,17 @@ def _checks(cohort: Cohort, factors, n_params: int, e: pd.Series) -> list[str]:
                              f"Cox model: every patient at level {lv!r} of {f!r} recovered "
                              f"({m.sum()} patients): its hazard ratio may be extreme and "
                              "unstable"))
+    if X.shape[1] > 1:
+        vif = variance_inflation(X)
+        high = vif[vif > MAX_VIF]
+        if len(high):
+            terms = sorted(set(key.loc[high.index, "term"]))
+            msgs.append((CollinearityWarning,
+                         f"Cox model: collinear terms {terms} (variance inflation up to "
+                         f"{high.max():.0f}, above {MAX_VIF:g}: e.g. levels of one factor "
+                         "nested in a level of another); their hazard ratios carry each "
+                         "other's effects and are unstable - read them together, drop one, or "
+                         "prefer the Bayesian model with partial pooling"))
     return msgs
 
 
@@ -181,6 +205,8 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
         Fewer than 10 recoveries per coefficient.
     SeparationWarning
         A factor level with no recoveries or only recoveries.
+    CollinearityWarning
+        Terms with a variance inflation factor above 10.
     """
     if factors is None and covariates is None:
         factors, covariates = list(cohort.factors), list(cohort.numeric)
@@ -190,7 +216,7 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
         raise DataError("the Cox model needs at least one factor or covariate")
     X, key = design(cohort, factors, covariates)
     t, e = durations(cohort)
-    found = _checks(cohort, factors, X.shape[1], e)
+    found = _checks(cohort, factors, X, key, e)
     for cls, msg in found:
         warnings.warn(msg, cls, stacklevel=2)
     df = X.assign(_duration=t.to_numpy(), _event=e.to_numpy().astype(int))
