@@ -90,9 +90,29 @@ def test_posterior_predictive_intervals(fitted_model):
 
 
 def test_loo_is_per_patient(fitted_model):
+    import arviz as az
+
     loo = fitted_model.loo(pointwise=True)
-    assert loo.n_data_points == fitted_model.cohort.n_patients
-    assert np.isfinite(loo.elpd_loo)
+    ll = fitted_model.idata.log_likelihood["recovery"]
+    out = fitted_model.uninformative_patients()
+    iv = fitted_model.cohort.intervals
+    # the bundled cohort has patients seen only at referral: censored at 0, log-lik == 0
+    expected = iv.index[(~iv["event"]) & (iv["last_unrecovered"] == 0)]
+    assert len(out) > 0 and sorted(out) == sorted(expected)
+    assert (ll.sel(patient=list(out)) == 0).all()
+    assert loo.n_excluded == len(out) and sorted(loo.excluded_patients) == sorted(out)
+    assert loo.n_data_points == fitted_model.cohort.n_patients - len(out)
+    assert np.isfinite(loo.elpd_loo) and np.isfinite(loo.pareto_k).all()
+    assert list(loo.pareto_k["patient"].values) == [p for p in ll["patient"].values
+                                                    if p not in set(out)]
+    # all patients at once: the uninformative ones have infinite/NaN k; the ELPD of
+    # the rest is unchanged by leaving them out (their contribution is exactly 0)
+    with pytest.warns(UserWarning):
+        full = az.loo(fitted_model.idata, var_name="recovery", pointwise=True)
+    k_out = full.pareto_k.sel(patient=list(out)).values
+    assert not np.isfinite(k_out).any() or (k_out > 0.7).all()
+    elpd_i = full.loo_i.drop_sel(patient=list(out))
+    np.testing.assert_allclose(float(elpd_i.sum()), loo.elpd_loo, rtol=1e-10)
 
 
 def test_save_load_roundtrip(fitted_model, tmp_path):

@@ -155,34 +155,47 @@ def test_group_intercepts_and_missing_group():
 
 
 def test_parameterization_follows_information(study_cohort):
+    from footdrop_bayes.model.build import centred_min_events, scale_floor
+
+    cfg = model_config()
+    # the threshold comes from the prior: log-rate SE 1/sqrt(e) below the 1% quantile of
+    # sigma_f = tau * lambda_f (log-normal; checked against Monte Carlo draws)
+    rng = np.random.default_rng(0)
+    draws = cfg["tau_median"] * np.exp(cfg["tau_log_sd"] * rng.normal(size=200_000)
+                                       + cfg["lambda_log_sd"] * rng.normal(size=200_000))
+    assert abs(scale_floor(cfg) - np.quantile(draws, 0.01)) < 0.01
+    threshold = centred_min_events(cfg)
+    assert threshold == int(np.ceil(scale_floor(cfg) ** -2)) == 21
     small = prepare(study_cohort, study_cohort.factors, [])
-    choice = choose_parameterization(small, model_config())
-    assert set(choice.values()) == {"non-centred"}
-    always = model_config({"centred_min_events": 0, "centred_min_signal": 0})
+    choice = choose_parameterization(small, cfg)
+    for f in small.factors:
+        enough = small.events_per_level(f).min() >= threshold
+        assert choice[f] == ("centred" if enough else "non-centred"), f
+    assert choice["baseline"] == "non-centred"       # 2 recoveries in month 5
+    always = model_config({"centred_min_events": 0})
     assert set(choose_parameterization(small, always).values()) == {"centred"}
     forced = choose_parameterization(small, model_config(
         {"parameterization": {"cause": "centred"}}))
-    assert forced["cause"] == "centred" and forced["sex"] == "non-centred"
+    assert forced["cause"] == "centred" and forced["treatment"] == "non-centred"
     visits, patients, _ = fb.simulate_cohort(5000, random_seed=1)
     big = fb.Cohort.from_visits(visits, patients, follow_up=6)
-    big_choice = choose_parameterization(prepare(big, ["cause", "treatment"], []),
-                                         model_config())
-    # strong effect, lots of events: centred; no effect (scale may shrink to 0): non-centred
-    assert big_choice == {"cause": "centred", "treatment": "non-centred",
-                          "baseline": "centred"}
+    big_choice = choose_parameterization(prepare(big, ["cause", "treatment"], []), cfg)
+    # lots of events in every level: centred, with or without an effect (the zero-avoiding
+    # scale prior leaves no funnel at sigma -> 0 for the null factor treatment)
+    assert big_choice == {"cause": "centred", "treatment": "centred", "baseline": "centred"}
     # the centred model has the same variable names for the effects
-    model = build_model(prepare(big, ["cause"], []), model_config())
+    model = build_model(prepare(big, ["cause"], []), cfg)
     assert "b_cause" in {v.name for v in model.free_RVs}
 
 
 def test_configs_merge_without_mutation():
     before = dict(DEFAULT_MODEL_CONFIG), dict(DEFAULT_SAMPLER_CONFIG)
-    cfg = model_config({"tau_sigma": 0.3})
-    assert cfg["tau_sigma"] == 0.3 and DEFAULT_MODEL_CONFIG["tau_sigma"] == 0.5
+    cfg = model_config({"tau_median": 0.3})
+    assert cfg["tau_median"] == 0.3 and DEFAULT_MODEL_CONFIG["tau_median"] == 0.7
     assert sampler_config({"draws": 10})["draws"] == 10
     assert (dict(DEFAULT_MODEL_CONFIG), dict(DEFAULT_SAMPLER_CONFIG)) == before
-    with pytest.raises(ValueError, match="tau_sigmaa"):
-        model_config({"tau_sigmaa": 1})
+    with pytest.raises(ValueError, match="tau_mediann"):
+        model_config({"tau_mediann": 1})
     with pytest.raises(ValueError, match="sampler"):
         sampler_config({"sampler": "gibbs"})
     user = {"draws": 5}

@@ -4,7 +4,7 @@ r"""Build the PyMC model of grouped-time recovery from :class:`ModelData`.
 
     \eta_i &= \sum_f b_f[\text{level}_f(i)] + \sum_c \beta^{std}_c z_{ci} + u_{g(i)} \\
     b_f &\sim \text{ZeroSumNormal}(\sigma_f), \quad \sigma_f = \tau \lambda_f, \quad
-        \lambda_f \sim \text{HalfNormal}(1), \quad \tau \sim \text{HalfNormal}(s_\tau) \\
+        \log\lambda_f \sim N(0, s_\lambda), \quad \log\tau \sim N(\log m_\tau, s_\tau) \\
     \beta^{std}_c &\sim N(0, s_\beta), \quad u_g \sim N(0, \sigma_u), \quad
         \sigma_u \sim \text{HalfNormal}(s_u) \\
     \alpha_1 &\sim N(\log(1/T), s_0), \quad \alpha_k - \alpha_{k-1} \sim N(0, \sigma_{rw}),
@@ -24,39 +24,47 @@ import pytensor.tensor as pt
 from .likelihood import ModelData, interval_loglik
 
 
-def _crude_signal(data: ModelData, name: str) -> float:
-    """Spread of the crude log recovery rates across levels, in standard errors.
+def scale_floor(config: dict, q: float = 0.01) -> float:
+    """The ``q`` quantile of the prior of a factor scale ``sigma_f = tau * lambda_f``.
 
-    Rates are events / time at risk per level (an event's time at risk ends mid-interval);
-    the standard error of a crude log rate is 1/sqrt(events).
+    ``log sigma_f ~ N(log tau_median, sqrt(tau_log_sd**2 + lambda_log_sd**2))``.
     """
-    grid = data.grid
-    exposure = np.where(data.event, 0.5 * (grid[data.l_idx] + grid[data.r_idx]),
-                        grid[data.l_idx])
-    codes, n = data.codes[name], len(data.levels[name])
-    events = np.bincount(codes[data.event], minlength=n).astype(float)
-    time = np.bincount(codes, weights=exposure, minlength=n)
-    ok = (events > 0) & (time > 0)
-    if ok.sum() < 2:
-        return 0.0
-    log_rate = np.log(events[ok] / time[ok])
-    se = np.sqrt(np.mean(1.0 / events[ok]))
-    return float(np.std(log_rate, ddof=1) / se)
+    from scipy.stats import norm
+
+    sd = float(np.hypot(config["tau_log_sd"], config["lambda_log_sd"]))
+    return float(config["tau_median"] * np.exp(norm.ppf(q) * sd))
+
+
+def centred_min_events(config: dict) -> int:
+    """Recoveries per level above which a level effect is written centred.
+
+    ``config["centred_min_events"]`` if set; otherwise derived from the prior: a level
+    with ``e`` recoveries has a log-rate standard error of about ``1/sqrt(e)``, and the
+    likelihood pins the effect more tightly than any plausible prior scale once that SE
+    is below the 1% prior quantile of ``sigma_f`` (0.22 with the defaults: 21 events).
+    """
+    value = config.get("centred_min_events")
+    if value is not None:
+        return int(value)
+    return int(np.ceil(scale_floor(config) ** -2))
 
 
 def choose_parameterization(data: ModelData, config: dict) -> dict:
     """Centred or non-centred for each factor, the group and ``"baseline"``.
 
     ``"auto"``: centred when every level (every grid interval, for the baseline) has at
-    least ``config["centred_min_events"]`` recoveries **and** (for factors and groups) the
-    crude log recovery rates of the levels differ by more than
-    ``config["centred_min_signal"]`` standard errors. Then the likelihood pins each
-    effect down well away from zero and the centred form has no funnel, whereas the
-    non-centred one has a ``sigma * z = b`` ridge. Otherwise (little data, or a factor
-    with little effect, whose scale can shrink towards zero) non-centred.
+    least :func:`centred_min_events` recoveries, non-centred otherwise. With that much
+    information the likelihood fixes each effect to within less than the smallest
+    plausible prior scale: the centred form is then nearly Gaussian, while the
+    non-centred one has a ``b = sigma * z`` ridge whose width changes with ``sigma``
+    (the measured divergences at 1,000-5,000 patients). With little information the
+    prior dominates and the centred form has the funnel; non-centred removes it.
+    Because the factor scales have zero-avoiding (log-normal) priors, a factor without
+    effect no longer drives its scale towards zero, so the event count alone decides
+    (see docs/validation_model.md for the measurements).
     """
     p = config["parameterization"]
-    threshold = config["centred_min_events"]
+    threshold = centred_min_events(config)
     names = list(data.factors) + ([data.group] if data.group else [])
     out = {}
     for name in [*names, "baseline"]:
@@ -64,10 +72,7 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
         if choice == "auto":
             counts = (data.events_per_interval() if name == "baseline"
                       else data.events_per_level(name).to_numpy())
-            strong = counts.min() >= threshold and (
-                name == "baseline"
-                or _crude_signal(data, name) >= config["centred_min_signal"])
-            choice = "centred" if strong else "non-centred"
+            choice = "centred" if counts.min() >= threshold else "non-centred"
         out[name] = choice
     return out
 
@@ -108,14 +113,28 @@ def _baseline(data: ModelData, config: dict, choice: str):
     return pm.Deterministic("alpha", a1 + sigma_rw * path, dims=t)
 
 
+def _factor_scales(data: ModelData, config: dict):
+    """Factor scales ``sigma_f = tau * lambda_f`` with log-normal (zero-avoiding) priors.
+
+    Written on the log scale (``log tau`` and ``log lambda_f`` are Gaussian), so the
+    scales themselves never form a funnel.
+    """
+    tau_z = pm.Normal("tau_z", 0.0, 1.0)
+    lam_z = pm.Normal("lambda_z", 0.0, 1.0, dims="factor")
+    log_tau = np.log(config["tau_median"]) + config["tau_log_sd"] * tau_z
+    tau = pm.Deterministic("tau", pt.exp(log_tau))
+    lam = pm.Deterministic("lambda_factor", pt.exp(config["lambda_log_sd"] * lam_z),
+                           dims="factor")
+    return tau * lam
+
+
 def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict):
     eta = 0.0
     if not data.factors:
         return eta
-    tau = pm.HalfNormal("tau", sigma=config["tau_sigma"])
-    lam = pm.HalfNormal("lambda_factor", sigma=1.0, dims="factor")
+    scales = _factor_scales(data, config)
     for i, f in enumerate(data.factors):
-        sigma = pm.Deterministic(f"sigma_{f}", tau * lam[i])
+        sigma = pm.Deterministic(f"sigma_{f}", scales[i])
         if choices[f] == "centred":
             b = pm.ZeroSumNormal(f"b_{f}", sigma=sigma, dims=f)
         else:

@@ -315,10 +315,40 @@ class RecoveryModel:
         ds["eta"] = (("chain", "draw", "patient"), eta)
         return ds
 
+    def uninformative_patients(self) -> pd.Index:
+        """Patients censored at time 0 (no recovery, last seen unrecovered at referral).
+
+        Their likelihood term is ``S(0) = 1``: log-likelihood exactly 0 in every draw and
+        under every model of this family, so they carry no information.
+        """
+        mask = (~self.data.event) & (self.data.l_idx == 0)
+        return self.data.patients[mask]
+
     def loo(self, **kwargs):
-        """Leave-one-patient-out PSIS-LOO (:func:`arviz.loo` on the per-patient terms)."""
+        """Leave-one-patient-out PSIS-LOO (:func:`arviz.loo` on the per-patient terms).
+
+        Patients censored at time 0 (:meth:`uninformative_patients`) are left out: their
+        log-likelihood is identically 0, which contributes exactly 0 to the ELPD of any
+        model but makes PSIS's Pareto k infinite. The result is therefore the ELPD of the
+        informative patients; it equals the all-patient ELPD and is comparable between
+        models fitted to the same cohort.
+
+        Returns
+        -------
+        arviz.ELPDData
+            As :func:`arviz.loo`, plus ``n_excluded`` (patients left out) and
+            ``excluded_patients`` (their ids); ``n_data_points`` counts the patients used.
+        """
         self._require_fit()
-        return az.loo(self.idata, var_name="recovery", **kwargs)
+        ll = self.idata.log_likelihood["recovery"]
+        excluded = self.uninformative_patients()
+        keep = ~ll["patient"].isin(excluded.values)
+        idata = az.InferenceData(posterior=self.idata.posterior,
+                                 log_likelihood=xr.Dataset({"recovery": ll.isel(patient=keep)}))
+        result = az.loo(idata, var_name="recovery", **kwargs)
+        result["n_excluded"] = len(excluded)
+        result["excluded_patients"] = list(excluded)
+        return result
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
