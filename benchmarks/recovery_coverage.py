@@ -17,15 +17,27 @@ binomial standard error. Record the output in docs/validation_model.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 
 import footdrop_bayes as fb
 
 LEVELS = (0.5, 0.9)
+
+
+def model_fingerprint() -> str:
+    """Git commit plus an md5 of the model sources (catches uncommitted edits)."""
+    root = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=root).stdout.strip()
+    src = sorted((root / "src/footdrop_bayes/model").glob("*.py"))
+    return f"{commit} (model sources md5 " \
+        f"{hashlib.md5(b''.join(p.read_bytes() for p in src)).hexdigest()[:8]})"
 
 
 def simulated_fit(n: int, seed: int, sampler_config: dict):
@@ -79,8 +91,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     cfg = {"chains": args.chains, "draws": args.draws, "tune": args.tune,
            "progressbar": False, "on_convergence_failure": "ignore"}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = model_fingerprint()
     print(f"model commit {commit}; sampler {cfg}", flush=True)
     results = []
     for n in args.sizes:

@@ -155,8 +155,12 @@ def truth_values(prior, rep: int) -> dict:
 
 
 def run_sbc(reps: int = 100, patients: int = 150, *, chains: int = 2, draws: int = 500,
-            tune: int = 500, n_keep: int = 99, seed: int = 2026, verbose: bool = True):
+            tune: int = 500, n_keep: int = 99, seed: int = 2026, verbose: bool = True,
+            eta_scale: float = 1.0):
     """Run the SBC; return a DataFrame with one row per replication.
+
+    ``eta_scale != 1`` simulates outcomes with the linear predictor multiplied by it (a
+    deliberately wrong model: a negative control that the ranks must flag).
 
     Columns: ``rank_<parameter>`` (0..n_keep), ``ess_<parameter>`` (bulk ESS before
     thinning), ``divergences``, ``events``, ``seconds``; ``attrs`` hold the settings.
@@ -188,7 +192,7 @@ def run_sbc(reps: int = 100, patients: int = 150, *, chains: int = 2, draws: int
         one = prior.isel(draw=rep)
         codes, z = design(patients, rng)
         eta = sum(one[f"b_{f}"].values[codes[f]] for f in FACTOR_LEVELS)
-        eta = eta + z @ one["beta_std"].values
+        eta = eta_scale * (eta + z @ one["beta_std"].values)
         l_idx, r_idx, event = simulate_intervals(one["alpha"].values, eta, rng)
         data = model_data(codes, z, l_idx, r_idx, event)
         t1 = time.perf_counter()
@@ -210,7 +214,8 @@ def run_sbc(reps: int = 100, patients: int = 150, *, chains: int = 2, draws: int
             print(f"  {rep + 1}/{reps} replications, last {row['seconds']:.1f} s", flush=True)
     out = pd.DataFrame(rows).set_index("rep")
     out.attrs.update(reps=reps, patients=patients, chains=chains, draws=draws, tune=tune,
-                     n_keep=n_keep, seed=seed, compile_seconds=compile_s)
+                     n_keep=n_keep, seed=seed, compile_seconds=compile_s,
+                     eta_scale=eta_scale)
     return out
 
 
@@ -320,12 +325,14 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--figure", default=str(ROOT / "docs/figures/sbc_ranks.png"))
     ap.add_argument("--csv", default=None, help="write per-replication ranks here")
+    ap.add_argument("--eta-scale", type=float, default=1.0,
+                    help="negative control: simulate with eta multiplied by this")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args(argv)
     fingerprint = model_fingerprint()
     print(f"model: {fingerprint}", flush=True)
     result = run_sbc(args.reps, args.patients, chains=args.chains, draws=args.draws,
-                     tune=args.tune, seed=args.seed)
+                     tune=args.tune, seed=args.seed, eta_scale=args.eta_scale)
     if args.csv:
         result.to_csv(args.csv)
     table = uniformity(result, args.bins)
@@ -334,6 +341,8 @@ def main(argv=None):
     fig = plot_ranks(result, args.bins)
     fig.savefig(args.figure, dpi=110)
     if args.write_docs:
+        if args.eta_scale != 1.0:
+            raise SystemExit("--write-docs is for the real run, not a negative control")
         write_section(text)
 
 
