@@ -155,3 +155,13 @@ def test_inputs_are_not_mutated(tables):
     build(visits, patients)
     pd.testing.assert_frame_equal(visits, before_v)
     pd.testing.assert_frame_equal(patients, before_p)
+
+
+def test_text_status_names_only_the_bad_rows(tables):
+    visits, patients = tables
+    visits["recovered"] = visits["recovered"].astype(str)     # as read from a CSV
+    visits.loc[3, "recovered"] = "maybe"
+    with pytest.raises(fb.DataError, match=r"\('maybe'\).*for patients 'B' \(1 patient\)"):
+        build(visits, patients)
+    visits.loc[3, "recovered"] = "False"
+    assert build(visits, patients).intervals.loc["A", "first_recovered"] == 2

@@ -18,6 +18,10 @@ from . import classical, summaries
 from .cohort import Cohort
 from .model import RecoveryModel
 
+#: warnings that say nothing about the analysis (PyTensor's C backend is not used by the
+#: default nutpie sampler)
+IRRELEVANT_WARNINGS = ("PyTensor could not link to a BLAS",)
+
 
 @dataclass
 class Analysis:
@@ -130,6 +134,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         hrs = summaries.hazard_ratios(model, interval=interval)
         recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
         medians = summaries.median_recovery_times(model, interval=interval)
+    log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

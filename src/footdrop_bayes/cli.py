@@ -12,14 +12,17 @@ from pathlib import Path
 from .errors import ConvergenceError, DataError
 
 PROG = "footdrop-bayes"
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
 
 def _cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--visits", required=True, help="visits table (CSV, Parquet or Excel)")
     p.add_argument("--patients", required=True, help="patients table (one row per patient)")
-    p.add_argument("--id-col", default="patient_id")
-    p.add_argument("--time-col", default="month")
-    p.add_argument("--status-col", default="recovered")
+    p.add_argument("--id-col", default="patient_id", help="patient id column (both tables)")
+    p.add_argument("--time-col", default="month", help="visit time column (time since "
+                   "referral)")
+    p.add_argument("--status-col", default="recovered", help="recovery status column: "
+                   "booleans / 0-1, or a grade with --recovered-when")
     p.add_argument("--recovered-when", default=None,
                    help="rule turning a grade into recovery, e.g. '>=4'")
     p.add_argument("--follow-up", type=float, default=None,
@@ -42,20 +45,31 @@ def load_cohort(args: argparse.Namespace, say=print):
 
     visits, patients = read_table(args.visits), read_table(args.patients)
     factors, covariates = _split(args.factors), _split(args.covariates)
+    inferred = None
     if factors is None and covariates is None:
         exclude = [args.id_col] + ([args.group] if getattr(args, "group", None) else [])
         if args.id_col in patients.columns:
             factors, covariates = infer_roles(patients, exclude=exclude)
-            say(f"inferred factors: {', '.join(factors) or '(none)'}; "
-                f"numeric covariates: {', '.join(covariates) or '(none)'}")
+            inferred = (f"inferred factors: {', '.join(factors) or '(none)'}; "
+                        f"numeric covariates: {', '.join(covariates) or '(none)'}")
     group = getattr(args, "group", None)
     if group and factors is not None and group not in factors:
         factors = [*factors, group]
-    return Cohort.from_visits(
+    cohort = Cohort.from_visits(
         visits, patients, id_col=args.id_col, time_col=args.time_col,
         status_col=args.status_col, recovered_when=args.recovered_when,
         follow_up=args.follow_up, factors=factors, covariates=covariates, dropna=args.dropna,
         visits_name=str(args.visits), patients_name=str(args.patients))
+    if inferred:
+        say(inferred + " (name them with --factors / --covariates)")
+    return cohort
+
+
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse a non-empty output folder before any work, unless --overwrite."""
+    from .output import check_output_folder
+
+    check_output_folder(args.out, overwrite=args.overwrite)
 
 
 def cmd_simulate(args: argparse.Namespace, say) -> int:
@@ -83,6 +97,7 @@ def cmd_describe(args: argparse.Namespace, say) -> int:
 def cmd_fit(args: argparse.Namespace, say) -> int:
     from .report import run_analysis
 
+    check_out(args)
     cohort = load_cohort(args, say)
     run_analysis(cohort, args.out, group=args.group, draws=args.draws, tune=args.tune,
                  chains=args.chains, seed=args.seed,
@@ -95,6 +110,7 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
     from .datasets import STUDY_BANDS, STUDY_UNITS, load_study_cohort
     from .report import run_analysis
 
+    check_out(args)
     cohort = load_study_cohort()
     say(f"demo: the bundled synthetic study cohort — {cohort!r}")
     run_analysis(cohort, args.out, bands=STUDY_BANDS, units=STUDY_UNITS, draws=args.draws,
@@ -122,12 +138,14 @@ def _positive(text: str) -> int:
 
 def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--draws", type=_positive, default=1000)
-    p.add_argument("--tune", type=_positive, default=1000)
-    p.add_argument("--chains", type=_positive, default=4)
-    p.add_argument("--seed", type=int, default=20240601)
+    p.add_argument("--draws", type=_positive, default=1000, help="posterior draws per chain")
+    p.add_argument("--tune", type=_positive, default=1000, help="tuning steps per chain")
+    p.add_argument("--chains", type=_positive, default=4, help="MCMC chains")
+    p.add_argument("--seed", type=int, default=20240601, help="random seed (same seed, "
+                   "same numbers)")
     p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro",
-                                                            "blackjax"])
+                                                            "blackjax"],
+                   help="NUTS implementation (numpyro/blackjax need the [jax] extra)")
     p.add_argument("--interval", type=_interval, default=0.95,
                    help="mass of every interval reported (default 0.95)")
     p.add_argument("--overwrite", action="store_true",
@@ -145,30 +163,34 @@ def build_parser() -> argparse.ArgumentParser:
                                      "recovery analysis of cohorts followed at visits.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", parents=[common],
+    p = sub.add_parser("demo", parents=[common], formatter_class=FORMATTER,
                        help="the whole analysis of the bundled synthetic cohort")
     _fit_args(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("fit", parents=[common],
+    p = sub.add_parser("fit", parents=[common], formatter_class=FORMATTER,
                        help="the whole analysis of your visits and patients tables")
     _cohort_args(p)
     _fit_args(p)
     p.add_argument("--group", default=None, help="clinic / centre column (random intercepts)")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("simulate", parents=[common],
+    p = sub.add_parser("simulate", parents=[common], formatter_class=FORMATTER,
                        help="write a simulated cohort with known truth")
-    p.add_argument("--patients", type=int, default=105)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--clinics", type=int, default=1)
-    p.add_argument("--follow-up", type=int, default=6)
-    p.add_argument("--withdrawal-rate", type=float, default=0.1)
-    p.add_argument("--missed-visit-rate", type=float, default=0.05)
+    p.add_argument("--patients", type=_positive, default=105, help="number of patients")
+    p.add_argument("--seed", type=int, required=True, help="random seed")
+    p.add_argument("--out", required=True, help="folder for visits.csv, patients.csv, "
+                   "truth.json")
+    p.add_argument("--clinics", type=_positive, default=1, help="number of clinics (random "
+                   "clinic effects when > 1)")
+    p.add_argument("--follow-up", type=_positive, default=6, help="months of follow-up")
+    p.add_argument("--withdrawal-rate", type=float, default=0.1,
+                   help="probability of withdrawing before the end of follow-up")
+    p.add_argument("--missed-visit-rate", type=float, default=0.05,
+                   help="probability of missing each intermediate visit")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("describe", parents=[common],
+    p = sub.add_parser("describe", parents=[common], formatter_class=FORMATTER,
                        help="the cohort summary and Table 1, without fitting")
     _cohort_args(p)
     p.set_defaults(func=cmd_describe)

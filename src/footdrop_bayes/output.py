@@ -13,6 +13,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def check_output_folder(out: str | Path, *, overwrite: bool = False) -> Path:
+    """Raise ``FileExistsError`` unless ``out`` can take new results.
+
+    ``out`` may be missing or empty; a non-empty folder needs ``overwrite``.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out}: folder is not empty (an earlier run?); choose another "
+                              "folder or ask to replace it (--overwrite on the command line, "
+                              "overwrite=True in Python)")
+    return out
+
+
 @contextmanager
 def output_folder(out: str | Path, *, overwrite: bool = False):
     """Yield a staging folder that replaces ``out`` when the block succeeds.
@@ -22,12 +37,7 @@ def output_folder(out: str | Path, *, overwrite: bool = False):
     FileExistsError
         When ``out`` exists, is not empty and ``overwrite`` is False.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out}: folder is not empty (an earlier run?); choose another "
-                              "folder or pass --overwrite (overwrite=True) to replace it")
+    out = check_output_folder(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

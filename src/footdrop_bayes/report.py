@@ -23,7 +23,7 @@ import pandas as pd
 from . import summaries
 from .analysis import Analysis, analyse
 from .cohort import Cohort
-from .output import output_folder
+from .output import check_output_folder, output_folder
 from .report_figures import render_figures
 from .report_text import report_markdown
 
@@ -89,10 +89,7 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
 
     The folder is checked before any fitting, so a clash costs no time.
     """
-    out = Path(out)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        with output_folder(out, overwrite=False):
-            pass
+    out = check_output_folder(out, overwrite=overwrite)
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
                 chains=chains, sampler=sampler, random_seed=seed, interval=interval,
                 progressbar=progressbar, say=say)

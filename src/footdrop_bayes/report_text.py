@@ -65,6 +65,30 @@ def diagnostics_md(d: dict) -> str:
     return verdict + "\n\n" + nums
 
 
+def leader_sentence(ranking: pd.DataFrame) -> str:
+    """Name the most important term, or the terms that share the lead."""
+    by_p = ranking.sort_values("p_rank1", ascending=False)
+    first, second = by_p.iloc[0], by_p.iloc[1] if len(by_p) > 1 else None
+    if second is not None and second["p_rank1"] > 0.5 * first["p_rank1"]:
+        return (f"No single leader: **{first['term']}** and **{second['term']}** share the "
+                f"lead (P(rank 1) = {100 * first['p_rank1']:.0f}% and "
+                f"{100 * second['p_rank1']:.0f}%).")
+    return (f"Most important: **{first['term']}** (P(rank 1) = "
+            f"{100 * first['p_rank1']:.0f}%).")
+
+
+def gcomp_caution(a: Analysis) -> str:
+    """A caution when collinear factors make g-computation average over unseen profiles."""
+    if not any("collinear" in w for w in a.cox.warnings):
+        return ""
+    return (" **Caution:** some factors are nested or collinear (see the Cox warnings): "
+            "setting every patient to one level then averages over combinations that do not "
+            "occur in the data (e.g. a root lesion from local compression), so these "
+            "adjusted probabilities can differ from the observed ones for reasons of design, "
+            "not of fit. The model-check figure below (each patient's own characteristics) "
+            "compares like with like.")
+
+
 def figure_md(captions: dict, stem: str) -> str:
     if stem not in captions:
         return ""
@@ -75,7 +99,6 @@ def report_markdown(a: Analysis, captions: dict) -> str:
     """Compose ``report.md`` for an analysis; ``captions`` maps figure stems to captions."""
     c, lvl = a.cohort, f"{100 * a.interval:g}%"
     counts = c.counts()
-    top = a.ranking.iloc[0]
     out = [
         "# Recovery analysis", "",
         f"{counts['patients']} patients followed for {c.follow_up:g} {c.time_unit}s: "
@@ -117,7 +140,7 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             f"Importance = the SD across patients of a term's contribution to the log "
             f"hazard, per posterior draw; medians with {lvl} credible intervals, the "
             f"probability that each term is the most important, and its expected rank. "
-            f"Most important: **{top['term']}** (P(rank 1) = {100 * top['p_rank1']:.0f}%).",
+            + leader_sentence(a.ranking),
             "", _md(a.ranking, a.interval), "", figure_md(captions, "factor_ranking"),
             "### Hazard ratios", "",
             f"Posterior medians with {lvl} credible intervals and P(HR > 1); numeric "
@@ -125,7 +148,8 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             figure_md(captions, "forest"),
             "### Probability of recovery", "",
             "By the end of follow-up, per level, averaged over the cohort's other "
-            "characteristics (g-computation), next to the observed Kaplan–Meier value.", "",
+            "characteristics (g-computation: every patient set to the level in turn), next "
+            "to the observed Kaplan–Meier value." + gcomp_caution(a), "",
             _md(a.recovery[np.isclose(a.recovery["time"], c.follow_up)], a.interval), "",
             figure_md(captions, "recovery_by_level"),
             figure_md(captions, "posterior_curves"),

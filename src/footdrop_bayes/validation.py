@@ -114,6 +114,10 @@ def recovery_status(df: pd.DataFrame, status_col: str, id_col: str, table: str,
         return out
     if raw.dtype == bool:
         return raw.astype(bool)
+    # a text column (e.g. CSV with one stray value): read "true"/"false" as booleans so
+    # that only the rows that are neither are reported
+    text = raw.astype(str).str.strip().str.lower()
+    raw = raw.where(~text.isin(["true", "false"]), text.eq("true").astype(int))
     num = pd.to_numeric(raw, errors="coerce")
     if num.isna().any():
         bad = df.loc[num.isna(), id_col]

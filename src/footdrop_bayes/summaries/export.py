@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-STRING_COLUMNS = ("term", "level", "reference", "text")
+STRING_COLUMNS = ("term", "level", "reference", "text", "factor", "characteristic",
+                  "verdict")
 
 _LATEX_ESCAPES = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -97,7 +98,7 @@ def format_table(df: pd.DataFrame, *, interval: float | None = None) -> pd.DataF
         elif c == "p_rank1":
             out["P(rank 1), %"] = [_pct(v) for v in take(c)[0]]
         elif c == "expected_rank":
-            out["Expected rank"] = [_num(v, 1) for v in take(c)[0]]
+            out["Expected rank"] = [_num(v, 2) for v in take(c)[0]]
         elif c.startswith("hr_") and {"hr_median", "hr_low", "hr_high"} <= cols:
             out[f"HR ({cri})"] = _with_interval(*take("hr_median", "hr_low", "hr_high"), _num)
         elif c in ("hr", "hr_low", "hr_high") and {"hr", "hr_low", "hr_high"} <= cols:
