@@ -2,7 +2,10 @@ r"""Model comparison as a second opinion on the ranking: drop one term, refit, c
 
 For each term the model is refitted without it (same cohort, priors and sampler
 settings) and both fits are scored by leave-one-patient-out cross-validation (PSIS-LOO,
-one log-likelihood term per patient). With pointwise differences
+one log-likelihood term per patient), each by the model's own
+:meth:`~footdrop_bayes.RecoveryModel.loo`: patients censored at time 0 (log-likelihood
+exactly 0 under every model) are left out of PSIS and add exactly 0, so the ELPDs here
+are the models' own ``loo().elpd_loo``. With pointwise differences
 :math:`d_i = \widehat{\mathrm{elpd}}_{i}^{\,\mathrm{full}} -
 \widehat{\mathrm{elpd}}_{i}^{\,\mathrm{without}}`,
 
@@ -31,33 +34,75 @@ COMPARE_COLUMNS = ["term", "elpd_full", "elpd_without", "elpd_diff", "se_diff",
                    "max_pareto_k"]
 
 
-def _pointwise_loo(idata) -> tuple[np.ndarray, float]:
-    """Pointwise LOO ELPD and the largest Pareto k among informative patients.
+def _loo_of(fit, **kwargs):
+    """PSIS-LOO of a fitted model (its own :meth:`loo`) or of an InferenceData.
 
-    A patient whose log-likelihood is the same in every draw (e.g. withdrawn at referral:
-    log-likelihood 0) has an undefined Pareto k (ArviZ reports ``inf``) but an exact LOO
-    term; such patients are left out of ``max_pareto_k``.
+    Returns ``(result, patients, excluded)``: the :class:`arviz.ELPDData`, the ids of
+    the patients it scores and the ids of those left out. A fitted ``RecoveryModel``
+    leaves out the patients censored at time 0 (log-likelihood identically 0, which adds
+    exactly 0 to the ELPD but gives PSIS an infinite Pareto k); for a bare InferenceData
+    the same rule is applied to its ``recovery`` log-likelihood (terms that are exactly 0
+    in every draw), so both routes give the same numbers.
     """
-    ll = getattr(idata, "log_likelihood", None)
-    var = "recovery" if ll is not None and "recovery" in ll else None
+    if hasattr(fit, "loo") and hasattr(fit, "idata"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            res = fit.loo(pointwise=True, **kwargs)
+        ll = fit.idata.log_likelihood["recovery"]
+        excluded = np.asarray(res["excluded_patients"])
+        patients = ll["patient"].values[~np.isin(ll["patient"].values, excluded)]
+        return res, patients, excluded
+    ll_group = getattr(fit, "log_likelihood", None)
+    if ll_group is None:
+        raise ValueError("need a fitted RecoveryModel or an InferenceData with a "
+                         "log_likelihood group")
+    var = "recovery" if "recovery" in ll_group else next(iter(ll_group.data_vars))
+    ll = ll_group[var]
+    dim = [d for d in ll.dims if d not in ("chain", "draw")]
+    if len(dim) != 1:
+        raise ValueError(f"log-likelihood {var!r} must have one dimension besides chain "
+                         f"and draw (the patient), got {dim}")
+    zero = np.asarray((ll == 0).all(("chain", "draw")))
+    ids = ll[dim[0]].values
+    idata = az.InferenceData(posterior=fit.posterior,
+                             log_likelihood=ll.isel({dim[0]: ~zero}).to_dataset(name=var))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        loo = az.loo(idata, pointwise=True, var_name=var)
-    k = np.asarray(loo.pareto_k).ravel()
-    lik = ll[var] if var is not None else next(iter(ll.data_vars.values()))
-    informative = np.asarray(lik.std(("chain", "draw"))).ravel() > 0
-    max_k = float(np.max(k[informative])) if informative.any() else float("nan")
-    return np.asarray(loo.loo_i).ravel(), max_k
+        res = az.loo(idata, pointwise=True, var_name=var, **kwargs)
+    return res, ids[~zero], ids[zero]
 
 
-def elpd_difference(idata_a, idata_b) -> dict:
-    """Paired leave-one-patient-out ELPD difference ``a - b`` and its standard error."""
-    a, ka = _pointwise_loo(idata_a)
-    b, kb = _pointwise_loo(idata_b)
-    if a.shape != b.shape:
-        raise ValueError("the two fits have different numbers of patients "
-                         f"({a.size} and {b.size})")
-    d = a - b
+def _pointwise_loo(fit) -> tuple[pd.Series, float]:
+    """Pointwise LOO ELPD per patient (0 for those left out) and the largest Pareto k."""
+    res, patients, excluded = _loo_of(fit)
+    loo_i = pd.Series(np.asarray(res.loo_i).ravel(), index=patients)
+    loo_i = pd.concat([loo_i, pd.Series(0.0, index=excluded)])
+    k = np.asarray(res.pareto_k).ravel()
+    return loo_i, float(np.max(k)) if k.size else float("nan")
+
+
+def elpd_difference(fit_a, fit_b) -> dict:
+    """Paired leave-one-patient-out ELPD difference ``a - b`` and its standard error.
+
+    Parameters
+    ----------
+    fit_a, fit_b : RecoveryModel or arviz.InferenceData
+        Fitted models of the same cohort (their own :meth:`RecoveryModel.loo` is used)
+        or InferenceData with a per-patient ``recovery`` log-likelihood. Patients
+        censored at time 0 contribute exactly 0 to both ELPDs and to the difference.
+
+    Returns
+    -------
+    dict
+        ``elpd_a``, ``elpd_b`` (each equal to the fit's own ``loo().elpd_loo``),
+        ``elpd_diff``, ``se_diff`` (sample variance, ``ddof=1``) and ``max_pareto_k``.
+    """
+    a, ka = _pointwise_loo(fit_a)
+    b, kb = _pointwise_loo(fit_b)
+    if len(a) != len(b) or not a.index.sort_values().equals(b.index.sort_values()):
+        raise ValueError("the two fits are not of the same patients "
+                         f"({len(a)} and {len(b)} patients)")
+    d = (a - b.reindex(a.index)).to_numpy()
     return {"elpd_a": float(a.sum()), "elpd_b": float(b.sum()), "elpd_diff": float(d.sum()),
             "se_diff": float(np.sqrt(d.size * np.var(d, ddof=1))),
             "max_pareto_k": max(ka, kb)}
@@ -104,7 +149,7 @@ def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
                       sampler_config=sconf)
         seed = None if random_seed is None else random_seed + k
         reduced.fit(random_seed=seed)
-        res = elpd_difference(model.idata, reduced.idata)
+        res = elpd_difference(model, reduced)
         rows.append({"term": term, "elpd_full": res["elpd_a"], "elpd_without": res["elpd_b"],
                      "elpd_diff": res["elpd_diff"], "se_diff": res["se_diff"],
                      "max_pareto_k": res["max_pareto_k"]})
