@@ -155,7 +155,12 @@ def test_group_intercepts_and_missing_group():
 
 
 def test_parameterization_follows_information(study_cohort):
-    from footdrop_bayes.model.build import centred_min_events, scale_floor
+    from footdrop_bayes.model.build import (
+        baseline_step_se,
+        centred_min_events,
+        rw_floor,
+        scale_floor,
+    )
 
     cfg = model_config()
     # the threshold comes from the prior: log-rate SE 1/sqrt(e) below the 1% quantile of
@@ -179,10 +184,27 @@ def test_parameterization_follows_information(study_cohort):
     assert forced["cause"] == "centred" and forced["treatment"] == "non-centred"
     visits, patients, _ = fb.simulate_cohort(5000, random_seed=1)
     big = fb.Cohort.from_visits(visits, patients, follow_up=6)
-    big_choice = choose_parameterization(prepare(big, ["cause", "treatment"], []), cfg)
+    big_data = prepare(big, ["cause", "treatment"], [])
+    big_choice = choose_parameterization(big_data, cfg)
     # lots of events in every level: centred, with or without an effect (the zero-avoiding
-    # scale prior leaves no funnel at sigma -> 0 for the null factor treatment)
-    assert big_choice == {"cause": "centred", "treatment": "centred", "baseline": "centred"}
+    # scale prior leaves no funnel at sigma -> 0 for the null factor treatment). The
+    # baseline: 209 recoveries in month 6 give a last step SE of 0.094, above the 1% prior
+    # quantile of sigma_rw (0.078): non-centred
+    assert big_choice == {"cause": "centred", "treatment": "centred",
+                          "baseline": "non-centred"}
+    e = big_data.events_per_interval()
+    np.testing.assert_allclose(baseline_step_se(big_data),
+                               np.sqrt(1 / e[1:] + 1 / e[:-1]))
+    rw_draws = cfg["rw_median"] * np.exp(cfg["rw_log_sd"] * rng.normal(size=200_000))
+    assert abs(rw_floor(cfg) - np.quantile(rw_draws, 0.01)) < 0.005
+    # ten times the events: every step SE below the floor -> centred
+    from dataclasses import replace
+    tenfold = replace(big_data, event=np.repeat(big_data.event, 10),
+                      r_idx=np.repeat(big_data.r_idx, 10))
+    assert baseline_step_se(tenfold).max() < rw_floor(cfg)
+    only_baseline = model_config({"parameterization": {"cause": "centred",
+                                                       "treatment": "centred"}})
+    assert choose_parameterization(tenfold, only_baseline)["baseline"] == "centred"
     # the centred model has the same variable names for the effects
     model = build_model(prepare(big, ["cause"], []), cfg)
     assert "b_cause" in {v.name for v in model.free_RVs}

@@ -8,10 +8,13 @@ r"""Build the PyMC model of grouped-time recovery from :class:`ModelData`.
     \beta^{std}_c &\sim N(0, s_\beta), \quad u_g \sim N(0, \sigma_u), \quad
         \sigma_u \sim \text{HalfNormal}(s_u) \\
     \alpha_1 &\sim N(\log(1/T), s_0), \quad \alpha_k - \alpha_{k-1} \sim N(0, \sigma_{rw}),
-        \quad \sigma_{rw} \sim \text{HalfNormal}(s_{rw})
+        \quad \log\sigma_{rw} \sim N(\log m_{rw}, s_{rw})
 
-Each of the level effects, the group intercepts and the baseline random walk is written
-centred or non-centred, chosen from the information the data hold for it
+The factor scales and the random-walk step SD have log-normal (zero-avoiding) priors,
+written on the log scale, so that no scale can collapse to 0 and open a funnel
+(reasoning in :mod:`footdrop_bayes.model.priors`). Each of the level effects, the group
+intercepts and the baseline random walk is written centred or non-centred, chosen from
+the information the data hold for it against the prior floor of its scale
 (:func:`choose_parameterization`).
 """
 
@@ -24,15 +27,27 @@ import pytensor.tensor as pt
 from .likelihood import ModelData, interval_loglik
 
 
+def _lognormal_quantile(median: float, log_sd: float, q: float) -> float:
+    from scipy.stats import norm
+
+    return float(median * np.exp(norm.ppf(q) * log_sd))
+
+
 def scale_floor(config: dict, q: float = 0.01) -> float:
     """The ``q`` quantile of the prior of a factor scale ``sigma_f = tau * lambda_f``.
 
     ``log sigma_f ~ N(log tau_median, sqrt(tau_log_sd**2 + lambda_log_sd**2))``.
     """
-    from scipy.stats import norm
-
     sd = float(np.hypot(config["tau_log_sd"], config["lambda_log_sd"]))
-    return float(config["tau_median"] * np.exp(norm.ppf(q) * sd))
+    return _lognormal_quantile(config["tau_median"], sd, q)
+
+
+def rw_floor(config: dict, q: float = 0.01) -> float:
+    """The ``q`` quantile of the prior of the random-walk step SD ``sigma_rw``.
+
+    ``log sigma_rw ~ N(log rw_median, rw_log_sd)``: 0.078 with the defaults (q = 1%).
+    """
+    return _lognormal_quantile(config["rw_median"], config["rw_log_sd"], q)
 
 
 def centred_min_events(config: dict) -> int:
@@ -49,19 +64,51 @@ def centred_min_events(config: dict) -> int:
     return int(np.ceil(scale_floor(config) ** -2))
 
 
+def baseline_step_se(data: ModelData) -> np.ndarray:
+    """Approximate standard errors of the crude steps ``alpha_k - alpha_{k-1}``.
+
+    With ``e_k`` recoveries ending in interval ``k`` the crude log-rate has SE about
+    ``1/sqrt(e_k)``, so a step has ``sqrt(1/e_k + 1/e_{k-1})`` (``inf`` next to an
+    interval without recoveries). Length ``K - 1``.
+    """
+    e = data.events_per_interval().astype(float)
+    with np.errstate(divide="ignore"):
+        inv = np.where(e > 0, 1.0 / e, np.inf)
+    return np.sqrt(inv[1:] + inv[:-1])
+
+
+def _baseline_centred(data: ModelData, config: dict) -> bool:
+    if config.get("centred_min_events") is not None:
+        return bool(data.events_per_interval().min() >= centred_min_events(config))
+    se = baseline_step_se(data)
+    return bool(se.size == 0 or se.max() <= rw_floor(config))
+
+
 def choose_parameterization(data: ModelData, config: dict) -> dict:
     """Centred or non-centred for each factor, the group and ``"baseline"``.
 
-    ``"auto"``: centred when every level (every grid interval, for the baseline) has at
-    least :func:`centred_min_events` recoveries, non-centred otherwise. With that much
-    information the likelihood fixes each effect to within less than the smallest
-    plausible prior scale: the centred form is then nearly Gaussian, while the
-    non-centred one has a ``b = sigma * z`` ridge whose width changes with ``sigma``
-    (the measured divergences at 1,000-5,000 patients). With little information the
-    prior dominates and the centred form has the funnel; non-centred removes it.
-    Because the factor scales have zero-avoiding (log-normal) priors, a factor without
-    effect no longer drives its scale towards zero, so the event count alone decides
-    (see docs/validation_model.md for the measurements).
+    ``"auto"`` applies one principle everywhere: write a block centred when the data
+    pin each of its effects more tightly than the smallest plausible value of the block's
+    scale (the 1% quantile of its log-normal prior), non-centred otherwise.
+
+    - Factors and the group: every level has at least :func:`centred_min_events`
+      recoveries (log-rate SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22).
+    - Baseline: every crude step of the random walk has SE
+      (:func:`baseline_step_se`) below the 1% quantile of ``sigma_rw`` (:func:`rw_floor`,
+      0.078): about 330 recoveries in every month. (An explicit
+      ``config["centred_min_events"]`` applies to the grid intervals' events instead.)
+
+    With that much information the likelihood fixes each effect to within less than its
+    prior scale can be: the centred form is then nearly Gaussian, while the non-centred
+    one has a ``b = sigma * z`` ridge whose width changes with ``sigma`` (the measured
+    divergences at 1,000-5,000 patients). With less information the prior shapes the
+    posterior, and the centred form has a funnel towards small scales (the measured
+    divergence of a centred random walk at 1,000 patients, ``sigma_rw`` = 0.05);
+    non-centred removes it. Because the factor scales and ``sigma_rw`` have zero-avoiding
+    (log-normal) priors, the funnel's neck is cut off and the scale's prior floor is a
+    meaningful threshold (see docs/validation_model.md for the measurements). The group
+    scale ``sigma_u`` is still half-normal: its 21-event rule is inherited from the
+    factors and has not been measured with clinics.
     """
     p = config["parameterization"]
     threshold = centred_min_events(config)
@@ -70,9 +117,11 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     for name in [*names, "baseline"]:
         choice = p.get(name, "auto") if isinstance(p, dict) else p
         if choice == "auto":
-            counts = (data.events_per_interval() if name == "baseline"
-                      else data.events_per_level(name).to_numpy())
-            choice = "centred" if counts.min() >= threshold else "non-centred"
+            if name == "baseline":
+                centred = _baseline_centred(data, config)
+            else:
+                centred = data.events_per_level(name).min() >= threshold
+            choice = "centred" if centred else "non-centred"
         out[name] = choice
     return out
 
@@ -95,11 +144,22 @@ def model_coords(data: ModelData) -> dict:
     return coords
 
 
+def _rw_scale(config: dict):
+    """Step SD ``sigma_rw`` of the baseline random walk, log-normal (zero-avoiding).
+
+    Written on the log scale like :func:`_factor_scales`: ``log sigma_rw =
+    log(rw_median) + rw_log_sd * rw_z`` with ``rw_z ~ N(0, 1)``.
+    """
+    rw_z = pm.Normal("rw_z", 0.0, 1.0)
+    return pm.Deterministic(
+        "sigma_rw", pt.exp(np.log(config["rw_median"]) + config["rw_log_sd"] * rw_z))
+
+
 def _baseline(data: ModelData, config: dict, choice: str):
     t = data.time_unit
     k = len(data.widths)
     mu0 = float(np.log(1.0 / data.follow_up))
-    sigma_rw = pm.HalfNormal("sigma_rw", sigma=config["rw_sigma"])
+    sigma_rw = _rw_scale(config)
     if k == 1:
         a1 = pm.Normal("alpha_first", mu=mu0, sigma=config["baseline_sd"])
         return pm.Deterministic("alpha", a1[None], dims=t)

@@ -8,10 +8,23 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     Two SDs either side spans hazards from ~1/55 to ~55 times that rate: anything a
     recovery study could plausibly see, and the centre depends on the design only,
     never on the outcomes.
-``rw_sigma`` (0.5)
-    Scale of the half-normal prior on the SD of the random-walk steps of the baseline
-    log-hazard between consecutive grid intervals: a step of exp(0.5) = 1.6-fold per
-    interval is typical, a 3-fold change (2 SD) is possible.
+``rw_median`` (0.25), ``rw_log_sd`` (0.5)
+    The SD ``sigma_rw`` of the random-walk steps of the baseline log-hazard between
+    consecutive grid intervals (on a monthly grid: how much the recovery hazard changes
+    from one month to the next) has a log-normal prior, written on the log scale like
+    the factor scales: ``log sigma_rw ~ N(log 0.25, 0.5)``. Median 0.25: a typical
+    monthly change of the hazard by a factor ``exp(0.25)`` = 1.3; 98% between 0.078 and
+    0.80, so at the upper end a 2-SD step is a 5-fold change within one month - more than
+    a smooth biological process such as nerve recovery is expected to show, and any
+    larger real jump is still reachable from the data. Why not the half-normal (the
+    earlier ``HalfNormal(0.5)``): it reaches 0, and with the baseline written centred
+    that gives a funnel at ``sigma_rw -> 0``; with 1,000 patients (31-173 recoveries per
+    month) one divergent transition sat at ``sigma_rw`` = 0.047. The log-normal's floor
+    excludes nothing a recovery study could detect: a month's crude log-rate has SE
+    ``1/sqrt(e)`` >= 0.1 with fewer than 100 recoveries, so steps of a few per cent are
+    indistinguishable from a flat baseline, which is still fitted (with steps of that
+    size). The prior is per grid step: on a weekly grid (``time_unit="week"``) it is a
+    week-to-week change.
 ``tau_median`` (0.7), ``tau_log_sd`` (0.3), ``lambda_log_sd`` (0.4)
     The scale of each factor's level effects is ``sigma_f = tau * lambda_f``: ``tau`` is
     the population-level scale every factor shares (Gelman 2005: the model learns how
@@ -37,15 +50,19 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     a 7-fold hazard ratio per SD is at 2 prior SDs.
 ``group_sigma`` (0.5)
     Scale of the half-normal prior on the SD of the clinic/centre random intercepts.
-``parameterization`` ("auto"), ``centred_min_events`` (None: derived, 21)
-    ``"auto"`` chooses per factor (and for the baseline and the group intercepts):
-    centred when every level (grid interval) holds at least ``centred_min_events``
-    recoveries, non-centred otherwise. The threshold is derived from the prior: with
-    ``e`` recoveries a level's log-rate SE is about ``1/sqrt(e)``; once that is below
-    the 1% prior quantile of ``sigma_f`` (0.22) the likelihood, not the prior, fixes
-    the level effects, and the centred form is the well-conditioned one (see
+``parameterization`` ("auto"), ``centred_min_events`` (None: derived)
+    ``"auto"`` chooses per block (each factor, the group intercepts, the baseline): centred
+    when the data pin every effect of the block more tightly than the 1% prior quantile
+    of the block's scale, non-centred otherwise. For a factor: every level holds at least
+    21 recoveries (a level's log-rate SE ``1/sqrt(e)`` below the 1% quantile of
+    ``sigma_f``, 0.22). For the baseline: every crude month-to-month step has SE
+    ``sqrt(1/e_k + 1/e_{k-1})`` below the 1% quantile of ``sigma_rw``, 0.078 (about 330
+    recoveries in every interval). Once the likelihood fixes the effects, the centred
+    form is the well-conditioned one; before that the prior shapes the posterior and the
+    non-centred form avoids the funnel (see
     :func:`~footdrop_bayes.model.build.choose_parameterization` and the measurements in
-    docs/validation_model.md). Give a number to override. ``"centred"`` /
+    docs/validation_model.md). A number for ``centred_min_events`` overrides the rule
+    with an events-per-level (and per grid interval) count. ``"centred"`` /
     ``"non-centred"`` force one choice, or give a dict ``{name: choice}`` per factor /
     ``"baseline"`` / group name.
 ``collapse`` (True)
@@ -61,7 +78,8 @@ import copy
 
 DEFAULT_MODEL_CONFIG: dict = {
     "baseline_sd": 2.0,
-    "rw_sigma": 0.5,
+    "rw_median": 0.25,
+    "rw_log_sd": 0.5,
     "tau_median": 0.7,
     "tau_log_sd": 0.3,
     "lambda_log_sd": 0.4,
