@@ -26,33 +26,15 @@ Set ``FOOTDROP_EXAMPLE_FAST=1`` for a seconds-long smoke run (tiny, unconverged 
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _example import SAMPLER, output_folder
 
 import footdrop_bayes as fb
 from footdrop_bayes import classical, plots, summaries
-
-FAST = os.environ.get("FOOTDROP_EXAMPLE_FAST", "") not in ("", "0")
-#: The default draws (sampling takes seconds; compiling the model most of the time).
-#: FAST is a smoke test, not an analysis.
-SAMPLER = ({"sampler": "pymc", "chains": 2, "draws": 40, "tune": 40, "progressbar": False,
-            "on_convergence_failure": "ignore"} if FAST
-           else {"chains": 4, "draws": 1000, "tune": 1000, "progressbar": False})
-
-
-def output_folder(name: str) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("example_output") / name,
-                        help="folder for the outputs (created if needed)")
-    out = parser.parse_args().out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def comparison_table(study: pd.DataFrame, recovery: pd.DataFrame,
@@ -119,7 +101,7 @@ def explain(table: pd.DataFrame, cohort: fb.Cohort) -> list[str]:
 
 
 def main() -> None:
-    out = output_folder("01_study_reanalysis")
+    out = output_folder("01_study_reanalysis", __doc__)
     t0 = time.perf_counter()
     pd.set_option("display.width", 140, "display.max_columns", 20,
                   "display.precision", 2)

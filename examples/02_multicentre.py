@@ -26,34 +26,20 @@ Outputs (default ``./example_output/02_multicentre``): ``clinic_effects.csv`` an
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _example import SAMPLER, output_folder
 
 import footdrop_bayes as fb
 from footdrop_bayes import classical, plots, summaries
 
-FAST = os.environ.get("FOOTDROP_EXAMPLE_FAST", "") not in ("", "0")
-SAMPLER = ({"sampler": "pymc", "chains": 2, "draws": 40, "tune": 40, "progressbar": False,
-            "on_convergence_failure": "ignore"} if FAST
-           else {"chains": 4, "draws": 1000, "tune": 1000, "progressbar": False})
 N_CLINICS, CLINIC_SD, SEED = 6, 0.5, 7
 #: Patients kept per clinic: three large centres and three small ones (of ~40 simulated).
 CLINIC_SIZES = {"C1": 40, "C2": 40, "C3": 40, "C4": 12, "C5": 8, "C6": 5}
 
-
-def output_folder(name: str) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("example_output") / name,
-                        help="folder for the outputs (created if needed)")
-    out = parser.parse_args().out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def centred(x: pd.Series) -> pd.Series:
@@ -114,7 +100,7 @@ def plot_clinics(table: pd.DataFrame):
 
 
 def main() -> None:
-    out = output_folder("02_multicentre")
+    out = output_folder("02_multicentre", __doc__)
     t0 = time.perf_counter()
     pd.set_option("display.width", 140, "display.precision", 2)
     visits, patients, truth = fb.simulate_cohort(40 * N_CLINICS, n_clinics=N_CLINICS,

@@ -32,33 +32,19 @@ irregular visits), ``intervals.csv``, ``hazard_ratios.csv`` and ``interval_width
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _example import SAMPLER, output_folder
 
 import footdrop_bayes as fb
 from footdrop_bayes import classical, plots, summaries
 
-FAST = os.environ.get("FOOTDROP_EXAMPLE_FAST", "") not in ("", "0")
-SAMPLER = ({"sampler": "pymc", "chains": 2, "draws": 40, "tune": 40, "progressbar": False,
-            "on_convergence_failure": "ignore"} if FAST
-           else {"chains": 4, "draws": 1000, "tune": 1000, "progressbar": False})
 N_PATIENTS, FOLLOW_UP, SEED = 250, 6.0, 3
 FACTORS, COVARIATES = ["cause", "lesion_type"], ["age", "delay"]
 
-
-def output_folder(name: str) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("example_output") / name,
-                        help="folder for the outputs (created if needed)")
-    out = parser.parse_args().out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def mrc_grade(t: np.ndarray, recovery_time: float, rng: np.random.Generator) -> np.ndarray:
@@ -90,7 +76,7 @@ def irregular_visits(recovery_time: dict, rng: np.random.Generator) -> pd.DataFr
 
 
 def main() -> None:
-    out = output_folder("03_graded_irregular")
+    out = output_folder("03_graded_irregular", __doc__)
     t0 = time.perf_counter()
     pd.set_option("display.width", 140, "display.float_format", "{:.3f}".format)
     rng = np.random.default_rng(SEED)

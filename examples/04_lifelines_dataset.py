@@ -39,38 +39,24 @@ Outputs (default ``./example_output/04_lifelines_dataset``): ``bayes_vs_cox.csv`
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _example import SAMPLER, output_folder
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 
 import footdrop_bayes as fb
 from footdrop_bayes import plots, summaries
 
-FAST = os.environ.get("FOOTDROP_EXAMPLE_FAST", "") not in ("", "0")
-SAMPLER = ({"sampler": "pymc", "chains": 2, "draws": 40, "tune": 40, "progressbar": False,
-            "on_convergence_failure": "ignore"} if FAST
-           else {"chains": 4, "draws": 1000, "tune": 1000, "progressbar": False})
 BINARY = ["fin", "race", "wexp", "mar", "paro"]     # 0/1 columns -> factors "no"/"yes"
 NUMERIC = ["age", "prio"]
 
 
-def output_folder(name: str) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("example_output") / name,
-                        help="folder for the outputs (created if needed)")
-    out = parser.parse_args().out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
 
 def main() -> None:
-    out = output_folder("04_lifelines_dataset")
+    out = output_folder("04_lifelines_dataset", __doc__)
     t0 = time.perf_counter()
     pd.set_option("display.width", 140, "display.float_format", "{:.3f}".format)
     rossi = load_rossi()

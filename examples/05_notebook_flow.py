@@ -24,36 +24,20 @@ Outputs (default ``./example_output/05_notebook_flow``): ``model.nc``, figures
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _example import SAMPLER, output_folder
 
 import footdrop_bayes as fb
 from footdrop_bayes import classical, plots, summaries
 from footdrop_bayes.analysis import analyse
 from footdrop_bayes.report import write_report
 
-FAST = os.environ.get("FOOTDROP_EXAMPLE_FAST", "") not in ("", "0")
-SAMPLER = ({"sampler": "pymc", "chains": 2, "draws": 40, "tune": 40, "progressbar": False,
-            "on_convergence_failure": "ignore"} if FAST
-           else {"chains": 4, "draws": 1000, "tune": 1000, "progressbar": False})
-
-
-def output_folder(name: str) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("example_output") / name,
-                        help="folder for the outputs (created if needed)")
-    out = parser.parse_args().out
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
 
 def main() -> None:
-    out = output_folder("05_notebook_flow")
+    out = output_folder("05_notebook_flow", __doc__)
     path = out / "model.nc"
 
     # --- session 1: fit and save --------------------------------------------------------
