@@ -10,12 +10,12 @@ refits, and records the rank of the true value among ``L = 99`` thinned posterio
 If the sampler and the model are right, each rank is uniform on 0..99.
 
 The model: two factors (``a``, 3 levels; ``b``, 2 levels), one numeric covariate ``x``,
-no group, all non-centred (what ``"auto"`` chooses at this size). Its priors are built by
-the library's own ``build._baseline`` / ``build._factor_effects`` with the current
-``model_config()`` defaults, the covariate and likelihood as in ``build.build_model``,
-but with the data as ``pm.Data`` so ONE nutpie compilation serves every replication
-(``compiled.with_data(...)``). ``tests/test_model_calibration.py`` checks that this model's
-log density equals ``build_model``'s at random points.
+no group, all non-centred (the posterior does not depend on the parameterisation). Its
+priors are built by the library's own ``build._baseline`` / ``build._factor_effects``
+with the current ``model_config()`` defaults, the covariate and likelihood as in
+``build.build_model``, but with the data as ``pm.Data`` so ONE nutpie compilation serves
+every replication (``compiled.with_data(...)``). ``tests/test_model_calibration.py``
+checks that this model's log density equals ``build_model``'s at random points.
 
 Prints a table of chi-square uniformity p-values per parameter, writes the rank
 histogram to docs/figures/sbc_ranks.png and, with ``--write-docs``, replaces the
@@ -278,7 +278,8 @@ def markdown(result: pd.DataFrame, table: pd.DataFrame, fingerprint: str, bins: 
         "grouped-time recovery simulated from the likelihood on a monthly 6-month grid "
         "(10% withdrawal after a random visit, 10% missed visits), then refitted with "
         "nutpie. Design: factor `a` (3 levels), factor `b` (2 levels), numeric `x`, "
-        f"{a['patients']} patients, all non-centred (what `\"auto\"` picks at this size). "
+        f"{a['patients']} patients, all non-centred (the posterior does not depend on the "
+        "parameterisation, only the sampler's efficiency does). "
         f"One compiled model for all replications (`compiled.with_data`; compiled in "
         f"{a['compile_seconds']:.0f} s). {a['reps']} replications, {a['chains']} chains x "
         f"{a['draws']} draws ({a['tune']} tuning), thinned to L = {a['n_keep']} draws; "
