@@ -56,8 +56,9 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     of the block's scale, non-centred otherwise. For a factor: every level holds at least
     21 recoveries (a level's log-rate SE ``1/sqrt(e)`` below the 1% quantile of
     ``sigma_f``, 0.22). For the baseline: every crude month-to-month step has SE
-    ``sqrt(1/e_k + 1/e_{k-1})`` below the 1% quantile of ``sigma_rw``, 0.078 (about 330
-    recoveries in every interval). Once the likelihood fixes the effects, the centred
+    ``sqrt(1/e_k + 1/e_{k-1})`` below the 10% quantile of ``sigma_rw``, 0.13 (about 115
+    recoveries in every interval; the 10% rather than 1% was measured: see
+    docs/validation_model.md). Once the likelihood fixes the effects, the centred
     form is the well-conditioned one; before that the prior shapes the posterior and the
     non-centred form avoids the funnel (see
     :func:`~footdrop_bayes.model.build.choose_parameterization` and the measurements in
