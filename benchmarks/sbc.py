@@ -304,14 +304,18 @@ def markdown(result: pd.DataFrame, table: pd.DataFrame, fingerprint: str, bins: 
 
 
 def write_section(text: str, path: Path = ROOT / "docs/validation_model.md") -> None:
-    """Replace the "## Simulation-based calibration" section (up to the next ``## ``)."""
+    """Replace the "## Simulation-based calibration" section, up to the next heading of
+    any level (so a ``###`` subsection someone else appended below it is kept)."""
+    import re
+
     doc = path.read_text()
     start = doc.find("## Simulation-based calibration")
     if start < 0:
         doc = doc.rstrip("\n") + "\n\n" + text
     else:
-        end = doc.find("\n## ", start + 3)
-        doc = doc[:start] + text.rstrip("\n") + "\n" + ("" if end < 0 else doc[end:])
+        nxt = re.compile(r"^#{1,6} ", re.M).search(doc, start + 3)
+        rest = "" if nxt is None else "\n\n" + doc[nxt.start():]
+        doc = doc[:start] + text.rstrip("\n") + "\n" + rest
     path.write_text(doc)
 
 
