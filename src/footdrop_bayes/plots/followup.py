@@ -164,7 +164,7 @@ def plot_recovery_at_followup(probabilities: pd.DataFrame, study: pd.DataFrame |
     ax.grid(axis="x", color="0.9", lw=0.5)
     ax.set_xlabel(f"Recovered by {time:g} {time_unit}s (%)")
     handles = [Line2D([], [], color=METHOD_COLORS["bayes"], marker="o", ms=4,
-                      label=f"Model: median, {100 * interval:g}% CrI")]
+                      label=f"Model (cohort-averaged): median, {100 * interval:g}% CrI")]
     if has_km:
         handles.append(Line2D([], [], color=METHOD_COLORS["km"], marker="s", mfc="white",
                               ms=3.8, lw=0.9,
