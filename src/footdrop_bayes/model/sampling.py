@@ -53,7 +53,8 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
         t0 = time.perf_counter()
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
                               seed=seed, progress_bar=progress, save_warmup=False,
-                              target_accept=float(config["target_accept"]))
+                              target_accept=float(config["target_accept"]),
+                              low_rank_modified_mass_matrix=bool(config["nutpie_low_rank"]))
         seconds = time.perf_counter() - t0
     else:
         t0 = time.perf_counter()
