@@ -151,4 +151,6 @@ def test_nested_factors_warn_about_collinearity(study_cohort):
 def test_independent_factors_do_not_warn_about_collinearity(study_cohort):
     with warnings.catch_warnings():
         warnings.simplefilter("error", fb.classical.CollinearityWarning)
-        fb.classical.cox(study_cohort, ["sex", "treatment"], ["age"])
+        res = fb.classical.cox(study_cohort, ["sex", "treatment"], ["age"])
+    assert not any("collinear" in w for w in res.warnings)
+    assert list(res.table["term"]) == ["sex", "treatment", "treatment", "age"]
