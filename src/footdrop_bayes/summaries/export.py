@@ -126,6 +126,11 @@ def format_table(df: pd.DataFrame, *, interval: float | None = None) -> pd.DataF
                 *take("diff_median", "diff_low", "diff_high"), _pct)
         elif c == "p_positive":
             out["P(difference > 0), %"] = [_pct(v) for v in take(c)[0]]
+        elif c in ("p_above", "p_below"):
+            out[f"P({c[2:]} average), %"] = [_pct(v) for v in take(c)[0]]
+        elif c in ("n_patients", "n_events"):
+            out["Patients" if c == "n_patients" else "Recoveries"] = [
+                "" if pd.isna(v) else str(int(v)) for v in take(c)[0]]
         elif c == "p_reached":
             out["P(median reached), %"] = [_pct(v) for v in take(c)[0]]
         elif pd.api.types.is_numeric_dtype(df[c]):
