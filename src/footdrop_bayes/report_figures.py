@@ -129,7 +129,8 @@ def _clinic_drawers(a: Analysis) -> dict:
 
     g, lvl = a.clinic_effects["term"].iloc[0], f"{100 * a.interval:g}%"
     var = a.clinic_variation
-    mhr = f" The {mhr_text(var, a.interval)}." if var is not None else ""
+    mhr = (f" Between-{g} variation: {mhr_text(var, a.interval)}."
+           if var is not None else "")
     caption = (f"Each {g}'s hazard ratio of recovery against the average {g} (posterior "
                f"median, {lvl} credible interval; partially pooled, so small {g}s are "
                f"pulled towards the average), sorted by effect, with its numbers of "

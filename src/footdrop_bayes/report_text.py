@@ -213,6 +213,12 @@ def clinic_words(a: Analysis) -> list[str]:
                f"average {g}, other characteristics equal.")
     out.append(f"- The {g} enters the importance ranking above as one more term (the SD "
                f"across patients of their {g}'s effect), beside the factors.")
+    if g in a.logrank.index:
+        r = a.logrank.loc[g]
+        out.append(f"- Observed recovery by {g} (not adjusted for the patients' "
+                   f"characteristics): log-rank χ² = {r['statistic']:.1f} on "
+                   f"{int(r['df'])} df, p {_p_phrase(r['p_value'])}; the Kaplan–Meier "
+                   f"figure has a panel by {g}.")
     if getattr(a.cox, "group", None):
         out.append("- Classical side: " + describe_group_handling(a.cox))
     return out

@@ -15,6 +15,7 @@ from .forest import hr_ticks
 from .style import METHOD_COLORS, label, new_figure, styled
 
 CLINIC_COLUMNS = ["level", "n_patients", "hr_median", "hr_low", "hr_high"]
+FINE_TICKS = [0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]
 
 
 def mhr_text(variation: pd.DataFrame, interval: float) -> str:
@@ -95,12 +96,12 @@ def plot_clinic_effects(effects: pd.DataFrame, variation: pd.DataFrame | None = 
     ax.set_xlim(*lim)
     ticks = hr_ticks(*lim)
     if len(ticks) < 3:
-        ticks = sorted({round(t, 2) for t in (lim[0] * 1.1, 1.0, lim[1] / 1.1)})
+        ticks = [t for t in FINE_TICKS if lim[0] <= t <= lim[1]]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.2g}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"Hazard ratio of recovery against the average {group_label} "
+    ax.set_xlabel(f"Hazard ratio of recovery against the average {group_label}\n"
                   f"(median, {100 * interval:g}% CrI; log scale)")
     if annotate:
         has_events = "n_events" in df.columns
@@ -120,5 +121,5 @@ def plot_clinic_effects(effects: pd.DataFrame, variation: pd.DataFrame | None = 
     title = f"{label(group_label)}s"
     if variation is not None and len(variation):
         title += f": {mhr_text(variation, interval)}"
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(title, fontsize="medium", fontweight="normal")
     return fig
