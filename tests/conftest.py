@@ -43,3 +43,19 @@ def fitted_model():
         "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
         "on_convergence_failure": "ignore"})
     return model.fit(random_seed=20240601)
+
+
+@pytest.fixture(scope="session")
+def multicentre_model():
+    """A RecoveryModel with clinic intercepts: 300 simulated patients in 4 clinics.
+
+    Factor ``cause``, covariate ``age``, group ``clinic``; fitted small (2 chains x 200
+    draws, thresholds not checked). Shared by the clinic tests; do not refit or mutate it.
+    """
+    visits, patients, _ = fb.simulate_cohort(300, n_clinics=4, random_seed=13)
+    cohort = fb.Cohort.from_visits(visits, patients, follow_up=6,
+                                   factors=["cause", "clinic"], covariates=["age"])
+    model = fb.RecoveryModel(cohort, group="clinic", sampler_config={
+        "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
+        "on_convergence_failure": "ignore"})
+    return model.fit(random_seed=20240602)

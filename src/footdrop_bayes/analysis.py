@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from . import classical, summaries
 from .cohort import Cohort
+from .errors import DataError
 from .model import RecoveryModel
 
 #: warnings that say nothing about the analysis (PyTensor's C backend is not used by the
@@ -43,6 +44,11 @@ class Analysis:
         Every warning raised on the way, for the report.
     units : dict
         Unit of each numeric covariate (``{"age": "year"}``), for labels.
+    clinic_effects, clinic_variation : DataFrame or None
+        With a group: each clinic's hazard ratio against the average clinic and the clinic
+        SD / median hazard ratio (:mod:`footdrop_bayes.summaries.clinics`).
+    options : dict
+        Options that shape the report (``per``, ``group_handling``, ``clinic_curves``).
     """
 
     cohort: Cohort
@@ -59,6 +65,9 @@ class Analysis:
     interval: float
     warnings: list[str] = field(default_factory=list)
     units: dict = field(default_factory=dict)
+    clinic_effects: pd.DataFrame | None = None
+    clinic_variation: pd.DataFrame | None = None
+    options: dict = field(default_factory=dict)
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -81,7 +90,10 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             random_seed: int = 20240601, interval: float = 0.95, progressbar: bool = True,
             model_config: dict | None = None, model: RecoveryModel | None = None,
             units: Mapping | None = None,
-            say: Callable[[str], None] = print) -> Analysis:
+            say: Callable[[str], None] = print, target_accept: float | None = None,
+            parameterization: str | Mapping | None = None,
+            reference: Mapping | None = None, per: Mapping | None = None,
+            group_handling: str = "strata", clinic_curves: bool = False) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -106,17 +118,59 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         Unit of each numeric covariate (``{"age": "year"}``), for labels.
     say : callable
         Where progress messages go.
+    target_accept : float, optional
+        NUTS target acceptance rate (``sampler_config["target_accept"]``; CLI
+        ``--target-accept``).
+    parameterization : str or mapping, optional
+        Centred / non-centred choice for every block or per block (a factor, the group,
+        ``"baseline"``): ``model_config["parameterization"]``; CLI ``--parameterization``.
+    reference : mapping, optional
+        Reference level per factor (``{"cause": "trauma"}``; CLI ``--reference``).
+    per : mapping, optional
+        Report numeric covariates' hazard ratios per so many units (``{"age": 10}``;
+        Bayesian and Cox alike; CLI ``--per``).
+    group_handling : {"strata", "cluster", "ignore"}
+        How the Cox model handles ``group`` (:func:`~footdrop_bayes.classical.cox`; CLI
+        ``--cox-clinic``).
+    clinic_curves : bool
+        Add the clinics to the model-check figure of recovery curves (CLI
+        ``--clinic-curves``).
+
+    Every option is checked before any fitting (``DataError`` naming the CLI option and
+    the keyword).
     """
+    from . import options as opt
+
+    if model is not None:
+        if reference:
+            raise ValueError("reference= applies when analyse() fits the model; the model "
+                             "given was fitted with its own reference levels")
+        group = group if group is not None else getattr(model, "group", None)
+    cohort = opt.apply_reference(cohort, reference)
+    fixed = [f for f in cohort.factors if f != group]
+    opt.check_target_accept(target_accept)
+    opt.check_group_handling(group_handling)
+    if model is None:
+        opt.check_parameterization(parameterization, opt.model_blocks(fixed, group))
+    opt.check_per(per, list(cohort.numeric) if model is None else model.covariates)
+    if group is not None and group not in cohort.factors:
+        raise DataError(f"group (--group) {group!r} is not a factor of the cohort "
+                        f"({list(cohort.factors)})")
+    if parameterization is not None:
+        model_config = {**(model_config or {}), "parameterization": parameterization}
+    sampler_extra = {} if target_accept is None else {"target_accept": float(target_accept)}
     caught: list[str] = []
     bands = default_bands(cohort) if bands is None else dict(bands)
-    fixed = [f for f in cohort.factors if f != group]
     alpha = 1 - interval
     with warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")
         say("classical analysis: Kaplan–Meier, log-rank, Cox, study table")
         table = classical.study_table(cohort, bands=bands, alpha=alpha)
         lr = classical.logrank(cohort, bands=bands)
-        cox = classical.cox(cohort, fixed, list(cohort.numeric), alpha=alpha)
+        cox = classical.cox(cohort, fixed, list(cohort.numeric), alpha=alpha, group=group,
+                            group_handling=group_handling)
+        if per:
+            cox = replace(cox, table=opt.per_unit_cox_table(cox.table, per))
         if model is None:
             say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
                 f"sampler {sampler}, seed {random_seed}")
@@ -124,14 +178,19 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                                   model_config=model_config,
                                   sampler_config={"draws": draws, "tune": tune,
                                                   "chains": chains, "sampler": sampler,
-                                                  "progressbar": progressbar})
+                                                  "progressbar": progressbar,
+                                                  **sampler_extra})
             model.fit(random_seed=random_seed)
         elif model.idata is None:
             raise ValueError("the model given to analyse() is not fitted; call .fit() first")
         diag = model.diagnostics()
         say("summaries: ranking, hazard ratios, recovery probabilities")
         ranking = summaries.factor_ranking(model, interval=interval)
-        hrs = summaries.hazard_ratios(model, interval=interval)
+        hrs = summaries.hazard_ratios(model, interval=interval, per=per)
+        clinic_fx = clinic_var = None
+        if getattr(model, "group", None):
+            clinic_fx = summaries.clinic_effects(model, interval=interval)
+            clinic_var = summaries.clinic_variation(model, interval=interval)
         recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
         medians = summaries.median_recovery_times(model, interval=interval)
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
@@ -141,4 +200,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     return Analysis(cohort=cohort, model=model, bands=bands, study_table=table, logrank=lr,
                     cox=cox, ranking=ranking, hazard_ratios=hrs, recovery=recovery,
                     medians=medians, diagnostics=diag, interval=interval, warnings=caught,
-                    units=dict(units or {}))
+                    units=dict(units or {}), clinic_effects=clinic_fx,
+                    clinic_variation=clinic_var,
+                    options={"per": dict(per or {}), "group_handling": group_handling,
+                             "clinic_curves": bool(clinic_curves)})

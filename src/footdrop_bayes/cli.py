@@ -99,10 +99,17 @@ def cmd_fit(args: argparse.Namespace, say) -> int:
 
     check_out(args)
     cohort = load_cohort(args, say)
+    if args.group is None:
+        given = [o for o, v in (("--cox-clinic", args.cox_clinic),
+                                ("--clinic-curves", args.clinic_curves)) if v]
+        if given:
+            raise DataError(f"{' and '.join(given)} need(s) --group (the clinic column)")
     run_analysis(cohort, args.out, group=args.group, draws=args.draws, tune=args.tune,
                  chains=args.chains, seed=args.seed,
                  sampler=args.sampler, interval=args.interval, overwrite=args.overwrite,
-                 say=say, progressbar=not args.quiet)
+                 say=say, progressbar=not args.quiet, **model_options(args),
+                 group_handling=args.cox_clinic or "strata",
+                 clinic_curves=args.clinic_curves)
     return 0
 
 
@@ -116,8 +123,47 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
     run_analysis(cohort, args.out, bands=STUDY_BANDS, units=STUDY_UNITS, draws=args.draws,
                  tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
                  interval=args.interval, overwrite=args.overwrite, say=say,
-                 progressbar=not args.quiet)
+                 progressbar=not args.quiet, **model_options(args))
     return 0
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """Keywords of ``run_analysis`` from ``--target-accept``, ``--parameterization``,
+    ``--reference`` and ``--per`` (None when not given)."""
+    return {"target_accept": args.target_accept, "parameterization": args.parameterization,
+            "reference": args.reference, "per": args.per}
+
+
+def _typed(parse):
+    """An argparse type from a parser of :mod:`.options` (ValueError -> usage error)."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            msg = str(exc)
+            raise argparse.ArgumentTypeError(msg.split(": ", 1)[1] if msg.startswith("--")
+                                             else msg) from None
+    convert.__name__ = parse.__name__.removeprefix("parse_")
+    return convert
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    from . import options as opt
+
+    p.add_argument("--target-accept", type=_typed(opt.parse_target_accept), default=None,
+                   help="NUTS target acceptance rate, e.g. 0.99 (sampler_config"
+                   "['target_accept']; default 0.95)")
+    p.add_argument("--parameterization", type=_typed(opt.parse_parameterization),
+                   default=None, metavar="[BLOCK=]CHOICE[,...]",
+                   help="centred / non-centred / auto for every block, or per block "
+                   "(a factor, the --group column, 'baseline'), e.g. clinic=non-centred"
+                   " (model_config['parameterization']; default auto)")
+    p.add_argument("--reference", type=_typed(lambda t: opt.parse_assignments(
+                       t, "--reference")), default=None, metavar="FACTOR=LEVEL[,...]",
+                   help="reference level per factor, e.g. cause=trauma")
+    p.add_argument("--per", type=_typed(opt.parse_per), default=None,
+                   metavar="COLUMN=N[,...]",
+                   help="report numeric covariates' hazard ratios per N units, e.g. age=10")
 
 
 def _interval(text: str) -> float:
@@ -150,6 +196,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
                    help="mass of every interval reported (default 0.95)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier run in --out")
+    _model_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     _cohort_args(p)
     _fit_args(p)
     p.add_argument("--group", default=None, help="clinic / centre column (random intercepts)")
+    p.add_argument("--cox-clinic", default=None, choices=["strata", "cluster", "ignore"],
+                   help="how the Cox model handles the --group clinic: a baseline hazard "
+                   "per clinic (strata, the default with --group), cluster-robust "
+                   "standard errors by clinic, or not at all")
+    p.add_argument("--clinic-curves", action="store_true",
+                   help="add the clinics to the model-check figure of recovery curves")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("simulate", parents=[common], formatter_class=FORMATTER,

@@ -39,6 +39,8 @@ def write_tables(a: Analysis, out: Path) -> None:
         df.to_csv(out / f"{name}.csv", index=False)
         summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
                                interval=a.interval)
+    if a.clinic_effects is not None:
+        write_clinic_tables(a, out)
     a.study_table.reset_index().to_csv(out / "study_table.csv", index=False)
     a.logrank.to_csv(out / "logrank.csv", index=not isinstance(a.logrank.index,
                                                              pd.RangeIndex))
@@ -46,6 +48,17 @@ def write_tables(a: Analysis, out: Path) -> None:
     a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv")
     diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
     (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+
+
+def write_clinic_tables(a: Analysis, out: Path) -> None:
+    """``clinic_effects.csv`` and ``clinic_variation.csv`` (and their ``tables/`` versions)."""
+    for name, df in (("clinic_effects", a.clinic_effects),
+                     ("clinic_variation", a.clinic_variation)):
+        if df is None:
+            continue
+        df.to_csv(out / f"{name}.csv", index=False)
+        summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
+                               interval=a.interval)
 
 
 def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
@@ -84,14 +97,22 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  chains: int = 4,
                  seed: int = 20240601, sampler: str = "nutpie", interval: float = 0.95,
                  overwrite: bool = False, figures: bool = True, progressbar: bool = True,
-                 say: Callable[[str], None] = print) -> Analysis:
+                 say: Callable[[str], None] = print, target_accept: float | None = None,
+                 parameterization=None, reference=None, per=None,
+                 group_handling: str = "strata", clinic_curves: bool = False,
+                 model_config: dict | None = None) -> Analysis:
     """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
 
-    The folder is checked before any fitting, so a clash costs no time.
+    The folder is checked before any fitting, so a clash costs no time. ``target_accept,
+    parameterization, reference, per, group_handling, clinic_curves, model_config`` are
+    passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting).
     """
     out = check_output_folder(out, overwrite=overwrite)
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
                 chains=chains, sampler=sampler, random_seed=seed, interval=interval,
-                progressbar=progressbar, say=say)
+                progressbar=progressbar, say=say, target_accept=target_accept,
+                parameterization=parameterization, reference=reference, per=per,
+                group_handling=group_handling, clinic_curves=clinic_curves,
+                model_config=model_config)
     write_report(a, out, overwrite=overwrite, figures=figures, say=say)
     return a

@@ -9,10 +9,14 @@ import matplotlib.pyplot as plt
 
 from . import classical, plots, summaries
 from .analysis import Analysis
+from .options import per_phrase
 
 
 def _kms(a: Analysis) -> dict:
     terms = list(a.model.factors) + [c for c in a.cohort.numeric if c in a.bands]
+    group = getattr(a.model, "group", None)
+    if group and group not in terms:
+        terms.append(group)
     return {t: classical.kaplan_meier(a.cohort, by=t, alpha=1 - a.interval, bands=a.bands)
             for t in terms}
 
@@ -50,7 +54,8 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
                                              interval=a.interval, units=a.units),
             f"Hazard ratios of recovery against each factor's reference level (log scale): "
             f"Bayesian posterior medians with {lvl} credible intervals beside Cox estimates "
-            f"with {lvl} confidence intervals. Numeric covariates per one unit as recorded."),
+            f"with {lvl} confidence intervals. Numeric covariates "
+            f"{per_phrase(a.options.get('per'))}."),
         "factor_ranking": (
             lambda: plots.plot_factor_ranking(
                 a.ranking, summaries.rank_distribution(summaries.importance(model)),
@@ -60,11 +65,11 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"P(rank = 1) annotated; right, the posterior probability of each rank."),
         "posterior_curves": (
             lambda: plots.plot_posterior_recovery_panels(
-                {f: plots.subgroup_recovery_draws(model, f) for f in model.factors},
-                {f: kms[f] for f in model.factors}, intervals=(0.5, a.interval)),
+                {f: plots.subgroup_recovery_draws(model, f) for f in curve_factors(a)},
+                {f: kms[f] for f in curve_factors(a)}, intervals=(0.5, a.interval)),
             f"Model check: posterior recovery curves of the patients at each level (median, "
             f"50% and {lvl} bands, each patient's own characteristics) over the observed "
-            f"Kaplan–Meier steps."),
+            f"Kaplan–Meier steps.{_clinic_curves_note(a)}"),
         "recovery_by_level": (
             lambda: plots.plot_recovery_at_followup(a.recovery, a.study_table,
                                                     interval=a.interval, time_unit=unit),
@@ -87,6 +92,7 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             "MCMC diagnostics: marginal energy and energy-transition distributions "
             "(similar widths mean the sampler explores the posterior efficiently)."),
     }
+    drawers.update(_clinic_drawers(a))
     captions = {}
     pymc_log = logging.getLogger("pymc")
     for stem, (draw, caption) in drawers.items():
@@ -100,3 +106,35 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         plt.close(fig)
         captions[stem] = caption
     return captions
+
+
+def curve_factors(a: Analysis) -> list[str]:
+    """Factors of the model-check figure: the model's, plus the group when asked
+    (``analyse(..., clinic_curves=True)``, CLI ``--clinic-curves``)."""
+    group = getattr(a.model, "group", None)
+    extra = [group] if group and a.options.get("clinic_curves") else []
+    return list(a.model.factors) + extra
+
+
+def _clinic_curves_note(a: Analysis) -> str:
+    group = getattr(a.model, "group", None)
+    return f" The last panel shows each {group}." if group in curve_factors(a) else ""
+
+
+def _clinic_drawers(a: Analysis) -> dict:
+    """The caterpillar figure of clinics, for a model with a group."""
+    if a.clinic_effects is None:
+        return {}
+    from .plots.clinics import mhr_text
+
+    g, lvl = a.clinic_effects["term"].iloc[0], f"{100 * a.interval:g}%"
+    var = a.clinic_variation
+    mhr = (f" Between-{g} variation: {mhr_text(var, a.interval)}."
+           if var is not None else "")
+    caption = (f"Each {g}'s hazard ratio of recovery against the average {g} (posterior "
+               f"median, {lvl} credible interval; partially pooled, so small {g}s are "
+               f"pulled towards the average), sorted by effect, with its numbers of "
+               f"patients and recoveries.{mhr}")
+    return {"clinic_effects": (lambda: plots.plot_clinic_effects(a.clinic_effects, var,
+                                                                 interval=a.interval),
+                               caption)}

@@ -7,7 +7,9 @@ import pandas as pd
 
 from . import summaries
 from .analysis import Analysis
+from .classical.cox import describe_group_handling
 from .model.diagnostics import advice
+from .options import per_phrase
 
 
 def _md(df: pd.DataFrame, interval: float | None = None) -> str:
@@ -124,7 +126,8 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             f"Concordance {a.cox.concordance:.3f}; likelihood-ratio test "
             f"χ² = {a.cox.likelihood_ratio['statistic']:.1f} on "
             f"{int(a.cox.likelihood_ratio['df'])} df, "
-            f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}.", "",
+            f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}."
+            + cox_clinic_sentence(a), "",
             _md(a.cox.table, a.interval), "",
             "Proportional-hazards check (scaled Schoenfeld residuals):", "",
             _plain_md(a.cox.ph_verdict.assign(p_value=a.cox.ph_verdict["p_value"].map(_p))),
@@ -144,8 +147,9 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             "", _md(a.ranking, a.interval), "", figure_md(captions, "factor_ranking"),
             "### Hazard ratios", "",
             f"Posterior medians with {lvl} credible intervals and P(HR > 1); numeric "
-            "covariates per one unit as recorded.", "", _md(a.hazard_ratios, a.interval), "",
-            figure_md(captions, "forest"),
+            f"covariates {per_phrase(a.options.get('per'))}.", "",
+            _md(a.hazard_ratios, a.interval), "",
+            figure_md(captions, "forest"), *clinic_section(a, captions),
             "### Probability of recovery", "",
             "By the end of follow-up, per level, averaged over the cohort's other "
             "characteristics (g-computation: every patient set to the level in turn), next "
@@ -159,3 +163,72 @@ def report_markdown(a: Analysis, captions: dict) -> str:
         out += ["## Warnings raised during the analysis", ""]
         out += [f"- {w}" for w in a.warnings] + [""]
     return "\n".join(out)
+
+
+def cox_clinic_sentence(a: Analysis) -> str:
+    """How the Cox model handled the clinic (with a leading space), or ``""``."""
+    text = describe_group_handling(a.cox) if getattr(a.cox, "group", None) else ""
+    return f" {text}" if text else ""
+
+
+def _hr_phrase(r, lvl: str) -> str:
+    return (f"{r['level']} (HR {r['hr_median']:.2f}, {lvl} CrI {r['hr_low']:.2f}–"
+            f"{r['hr_high']:.2f}; {int(r['n_patients'])} patients)")
+
+
+def clinic_words(a: Analysis) -> list[str]:
+    """The clinic SD, the median hazard ratio and the clinics credibly off the average."""
+    from .summaries.clinics import credible_clinics
+
+    eff, var, lvl = a.clinic_effects, a.clinic_variation.iloc[0], f"{100 * a.interval:g}%"
+    g = str(eff["term"].iloc[0])
+    sizes = eff["n_patients"]
+    out = [
+        f"Patients were seen at {len(eff)} {g}s ({int(sizes.min())} to {int(sizes.max())} "
+        f"patients each). The model gives each {g} its own effect on the hazard of "
+        f"recovery, partially pooled: a {g} with few patients is pulled towards the "
+        f"average {g} by as much as its patients leave undetermined.", "",
+        f"- **How much {g}s differ.** SD of the {g} effects on the log hazard "
+        f"{var['sd_median']:.2f} ({lvl} CrI {var['sd_low']:.2f}–{var['sd_high']:.2f}); "
+        f"as a median hazard ratio (MHR) **{var['mhr_median']:.2f}** ({lvl} CrI "
+        f"{var['mhr_low']:.2f}–{var['mhr_high']:.2f}): for two patients with the same "
+        f"characteristics treated at two {g}s picked at random, the one at the faster "
+        f"{g} recovers at {var['mhr_median']:.2f} times the rate of the other in a "
+        f"typical pair (half of such pairs differ more). An MHR of 1 would mean no "
+        f"difference between {g}s; it reads on the same scale as the hazard ratios of "
+        f"the factors above.",
+    ]
+    above, below = credible_clinics(eff)
+    rows = eff.set_index("level", drop=False)
+    if not above and not below:
+        out.append(f"- **No {g} is credibly faster or slower than the average {g}**: "
+                   f"every {lvl} interval of a {g}'s hazard ratio includes 1.")
+    for names, word in ((above, "faster"), (below, "slower")):
+        if names:
+            out.append(f"- **Credibly {word} than the average {g}** (the whole {lvl} "
+                       f"interval {'above' if word == 'faster' else 'below'} 1): "
+                       + "; ".join(_hr_phrase(rows.loc[n], lvl) for n in names) + ".")
+    out.append(f"- P(above average) and P(below average) in the table are the posterior "
+               f"probabilities that a {g} recovers its patients faster or slower than the "
+               f"average {g}, other characteristics equal.")
+    out.append(f"- The {g} enters the importance ranking above as one more term (the SD "
+               f"across patients of their {g}'s effect), beside the factors.")
+    if g in a.logrank.index:
+        r = a.logrank.loc[g]
+        out.append(f"- Observed recovery by {g} (not adjusted for the patients' "
+                   f"characteristics): log-rank χ² = {r['statistic']:.1f} on "
+                   f"{int(r['df'])} df, p {_p_phrase(r['p_value'])}; the Kaplan–Meier "
+                   f"figure has a panel by {g}.")
+    if getattr(a.cox, "group", None):
+        out.append("- Classical side: " + describe_group_handling(a.cox))
+    return out
+
+
+def clinic_section(a: Analysis, captions: dict) -> list[str]:
+    """The report's "Clinics / centres" section (empty without a group)."""
+    if a.clinic_effects is None or a.clinic_variation is None:
+        return []
+    return ["### Clinics / centres", "", *clinic_words(a), "",
+            f"Each {a.clinic_effects['term'].iloc[0]} against the average "
+            f"(hazard ratio of recovery):", "", _md(a.clinic_effects, a.interval), "",
+            figure_md(captions, "clinic_effects")]

@@ -9,6 +9,7 @@ colour in every figure. :func:`save_figure` writes PNG (300 dpi) and PDF (SVG on
 
 - :mod:`.km`: Kaplan–Meier curves with the number-at-risk table;
 - :mod:`.forest`: hazard ratios, Bayesian beside Cox;
+- :mod:`.clinics`: caterpillar plot of clinics against the average clinic;
 - :mod:`.ranking`: importance intervals with P(rank = 1), rank-probability heat map;
 - :mod:`.curves`: posterior recovery curves over Kaplan–Meier steps;
 - :mod:`.followup`: recovery by the end of follow-up, model / Kaplan–Meier / study-style;
@@ -16,6 +17,7 @@ colour in every figure. :func:`save_figure` writes PNG (300 dpi) and PDF (SVG on
 - :mod:`.diagnostics`: rank/trace and energy plots.
 """
 
+from .clinics import plot_clinic_effects
 from .curves import plot_posterior_recovery, plot_posterior_recovery_panels, subgroup_recovery_draws
 from .diagnostics import plot_energy, plot_trace
 from .followup import plot_recovery_at_followup
@@ -39,6 +41,7 @@ __all__ = [
     "WIDTHS",
     "journal_style",
     "level_colors",
+    "plot_clinic_effects",
     "plot_energy",
     "plot_factor_ranking",
     "plot_hazard_ratios",

@@ -4,10 +4,18 @@
 - :mod:`.hazard_ratios`: hazard ratios with intervals and P(HR > 1);
 - :mod:`.gcomp`: recovery probabilities by level (g-computation), differences, median times;
 - :mod:`.observed`: Kaplan–Meier values shown next to the model's;
+- :mod:`.clinics`: clinic SD, median hazard ratio, each clinic against the average;
 - :mod:`.compare`: leave-one-patient-out ELPD lost when a term is dropped (refits);
 - :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables.
 """
 
+from .clinics import (
+    clinic_effects,
+    clinic_effects_from_posterior,
+    clinic_variation,
+    clinic_variation_from_posterior,
+    median_hazard_ratio,
+)
 from .compare import drop_term_comparison, elpd_difference
 from .export import export_table, format_table, read_table, to_latex, to_markdown
 from .gcomp import (
@@ -28,6 +36,10 @@ from .importance import (
 from .observed import km_recovery
 
 __all__ = [
+    "clinic_effects",
+    "clinic_effects_from_posterior",
+    "clinic_variation",
+    "clinic_variation_from_posterior",
     "drop_term_comparison",
     "elpd_difference",
     "export_table",
@@ -39,6 +51,7 @@ __all__ = [
     "importance_from_posterior",
     "km_recovery",
     "level_recovery_draws",
+    "median_hazard_ratio",
     "median_recovery_times",
     "rank_distribution",
     "rank_draws",

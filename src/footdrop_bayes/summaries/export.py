@@ -126,6 +126,19 @@ def format_table(df: pd.DataFrame, *, interval: float | None = None) -> pd.DataF
                 *take("diff_median", "diff_low", "diff_high"), _pct)
         elif c == "p_positive":
             out["P(difference > 0), %"] = [_pct(v) for v in take(c)[0]]
+        elif c.startswith("sd_") and {"sd_median", "sd_low", "sd_high"} <= cols:
+            out[f"SD of log hazard ({cri})"] = _with_interval(
+                *take("sd_median", "sd_low", "sd_high"), _num)
+        elif c.startswith("mhr_") and {"mhr_median", "mhr_low", "mhr_high"} <= cols:
+            out[f"Median hazard ratio ({cri})"] = _with_interval(
+                *take("mhr_median", "mhr_low", "mhr_high"), _num)
+        elif c == "n_clinics":
+            out["Groups"] = [str(int(v)) for v in take(c)[0]]
+        elif c in ("p_above", "p_below"):
+            out[f"P({c[2:]} average), %"] = [_pct(v) for v in take(c)[0]]
+        elif c in ("n_patients", "n_events"):
+            out["Patients" if c == "n_patients" else "Recoveries"] = [
+                "" if pd.isna(v) else str(int(v)) for v in take(c)[0]]
         elif c == "p_reached":
             out["P(median reached), %"] = [_pct(v) for v in take(c)[0]]
         elif pd.api.types.is_numeric_dtype(df[c]):

@@ -12,7 +12,9 @@ every posterior draw (Gelman 2005):
 
 for a factor with ``n_l`` of the ``n`` patients at level ``l``, and
 :math:`s_c = |\beta_c| \, \mathrm{sd}(x_c)` (population SD, ``ddof=0``) for a numeric
-covariate. Per draw the terms are ranked (1 = most important); over the draws this gives
+covariate. The clinic intercepts of a multi-centre model (``u_<group>``) are a term like a
+factor (``s_g`` with the clinics' patient shares as weights), labelled by the group
+column. Per draw the terms are ranked (1 = most important); over the draws this gives
 P(rank = 1), the expected rank and the full rank distribution.
 """
 
@@ -32,7 +34,8 @@ RANKING_COLUMNS = ["term", "importance_median", "importance_low", "importance_hi
 
 def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
                               factors: Sequence[str] = (),
-                              covariates: Sequence[str] = ()) -> xr.DataArray:
+                              covariates: Sequence[str] = (),
+                              group: str | None = None) -> xr.DataArray:
     """Importance of each term in every posterior draw.
 
     Parameters
@@ -44,14 +47,17 @@ def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
         The cohort's patients: one column per factor and covariate.
     factors, covariates : sequence of str
         Terms to compute, in order.
+    group : str, optional
+        Clinic / group column: its intercepts ``u_<group>`` (dims ``chain, draw,
+        <group>``) enter as one more term, after the covariates.
 
     Returns
     -------
     xarray.DataArray
-        Dims ``chain, draw, term``; coords ``term`` = factors then covariates.
+        Dims ``chain, draw, term``; coords ``term`` = factors, covariates, then the group.
     """
     factors, covariates = list(factors), list(covariates)
-    if not factors and not covariates:
+    if not factors and not covariates and not group:
         raise ValueError("no terms: give at least one factor or covariate")
     out = []
     for f in factors:
@@ -70,12 +76,26 @@ def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
         beta = posterior["beta"].sel(covariate=covariates)
         imp = abs(beta) * sd
         out += [imp.sel(covariate=c, drop=True) for c in covariates]
-    imp = xr.concat(out, dim=pd.Index(factors + covariates, name="term"), coords="minimal")
+    if group:
+        out.append(_spread(posterior[f"u_{group}"], data, group))
+    terms = factors + covariates + ([group] if group else [])
+    imp = xr.concat(out, dim=pd.Index(terms, name="term"), coords="minimal")
     return imp.transpose(*SAMPLE_DIMS, "term").rename("importance")
 
 
+def _spread(effects: xr.DataArray, data: pd.DataFrame, dim: str) -> xr.DataArray:
+    """Patient-weighted SD over ``dim`` of per-level effects (dims ``chain, draw, dim``)."""
+    levels = list(effects[dim].values)
+    w = level_counts(data, dim, levels)
+    if w.sum() != len(data):
+        raise ValueError(f"{dim!r}: patients at levels not in the posterior (levels {levels})")
+    w = xr.DataArray(w / w.sum(), dims=[dim], coords={dim: effects[dim].values})
+    mean = (w * effects).sum(dim)
+    return np.sqrt((w * (effects - mean) ** 2).sum(dim))
+
+
 def importance(model) -> xr.DataArray:
-    """Importance of each of a fitted model's factors and covariates, per draw.
+    """Importance of each of a fitted model's factors, covariates and group, per draw.
 
     Parameters
     ----------
@@ -88,7 +108,8 @@ def importance(model) -> xr.DataArray:
         Dims ``chain, draw, term``; see :func:`importance_from_posterior`.
     """
     return importance_from_posterior(model.idata.posterior, model_data(model),
-                                     factors=model.factors, covariates=model.covariates)
+                                     factors=model.factors, covariates=model.covariates,
+                                     group=getattr(model, "group", None))
 
 
 def rank_draws(importance: xr.DataArray) -> xr.DataArray:
