@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from .errors import ConvergenceError, DataError
+from .progress import timed_say
 
 PROG = "footdrop-bayes"
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
@@ -257,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = getattr(args, "quiet", False)
     args.debug = getattr(args, "debug", False)
 
+    # every message carries the seconds since the start: stage durations (progress.py)
+    timed = timed_say()
+
     def say(msg: str) -> None:
         if not args.quiet:
-            print(msg, file=sys.stderr)
+            timed(msg)
 
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"{PROG}: warning: {message}", file=sys.stderr)

@@ -225,23 +225,50 @@ def _group_effects(data: ModelData, config: dict, choice: str, codes):
 
 
 def build_model(data: ModelData, config: dict) -> pm.Model:
-    """The PyMC model (no sampling). The likelihood enters as the potential ``loglik``."""
+    """The PyMC model (no sampling). The likelihood enters as the potential ``loglik``.
+
+    Every array that changes with the cohort (the patterns, the grid widths, the
+    covariates' SDs) is a ``pm.Data`` of dynamic length (:func:`data_arrays`), so one
+    compiled model serves every cohort of the same structure
+    (:mod:`~footdrop_bayes.model.compile_cache`).
+    """
     choices = choose_parameterization(data, config)
-    pat = data.patterns
     with pm.Model(coords=model_coords(data)) as model:
+        d = {name: pm.Data(name, value) for name, value in data_arrays(data).items()}
+        codes = {k: d[f"pattern_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
-        eta = _factor_effects(data, config, choices, pat["codes"])
+        eta = _factor_effects(data, config, choices, codes)
         if data.covariates:
             beta_std = pm.Normal("beta_std", 0.0, config["beta_sigma"], dims="covariate")
-            pm.Deterministic("beta", beta_std / data.scaling["sd"].to_numpy(),
-                             dims="covariate")
-            eta = eta + pt.dot(pat["z"], beta_std)
+            pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
+            eta = eta + pt.dot(d["pattern_z"], beta_std)
         if data.group:
-            eta = eta + _group_effects(data, config, choices[data.group],
-                                       pat["codes"][data.group])
-        eta = eta + pt.zeros(len(pat["weight"]))
-        ll = interval_loglik(alpha, eta, data.widths, pat["l_idx"], pat["r_idx"],
-                             pat["event"])
-        pm.Potential("loglik", pt.sum(pat["weight"] * ll))
+            eta = eta + _group_effects(data, config, choices[data.group], codes[data.group])
+        weight = d["pattern_weight"]
+        eta = eta + pt.zeros_like(weight)
+        ll = interval_loglik(alpha, eta, d["grid_widths"], d["pattern_l_idx"],
+                             d["pattern_r_idx"], pt.gt(d["pattern_event"], 0.5))
+        pm.Potential("loglik", pt.sum(weight * ll))
     model.parameterization = choices
     return model
+
+
+def data_arrays(data: ModelData) -> dict:
+    """The ``pm.Data`` arrays of :func:`build_model`, by name (nutpie ``with_data`` keys).
+
+    Pattern arrays (``pattern_*``) have one row per likelihood term; their length may
+    change between cohorts without recompiling.
+    """
+    pat = data.patterns
+    out = {f"pattern_codes_{k}": np.asarray(v, np.int64) for k, v in pat["codes"].items()}
+    if data.covariates:
+        out["pattern_z"] = np.asarray(pat["z"], float).reshape(len(pat["weight"]), -1)
+        out["covariate_sd"] = data.scaling["sd"].to_numpy(float)
+    out |= {
+        "pattern_l_idx": np.asarray(pat["l_idx"], np.int64),
+        "pattern_r_idx": np.asarray(pat["r_idx"], np.int64),
+        "pattern_event": np.asarray(pat["event"], float),
+        "pattern_weight": np.asarray(pat["weight"], float),
+        "grid_widths": np.asarray(data.widths, float),
+    }
+    return out

@@ -217,7 +217,7 @@ def interval_loglik(alpha, eta, widths, l_idx, r_idx, event):
     h0 = pt.concatenate([pt.zeros((1,)), pt.cumsum(pt.exp(alpha) * widths)])
     rel = pt.exp(eta)
     hl = h0[l_idx] * rel
-    ev = np.asarray(event, bool)
+    ev = event if isinstance(event, pt.TensorVariable) else np.asarray(event, bool)
     # censored rows: d = 0 -> use a dummy 1.0 inside log1mexp, masked out
     d = pt.switch(ev, (h0[r_idx] - h0[l_idx]) * rel, 1.0)
     return -hl + pt.switch(ev, log1mexp_neg(d), 0.0)

@@ -26,10 +26,11 @@ from ..cohort import Cohort
 from ..errors import DataError
 from . import priors
 from .build import build_model
+from .compile_cache import compiled_model
 from .diagnostics import check_convergence, compute_diagnostics
 from .likelihood import ModelData, encode, interval_loglik_numpy, prepare
 from .predictive import intervals_dataset, recovery_probability, simulate_intervals
-from .sampling import compile_nutpie, run_sampler
+from .sampling import run_sampler
 
 FORMAT = "footdrop_bayes.RecoveryModel/1"
 
@@ -94,6 +95,7 @@ class RecoveryModel:
         self._model = None
         self._compiled = None
         self.compile_time: float | None = None
+        self.compile_reused = False
 
     # ------------------------------------------------------------------ model
     @property
@@ -139,8 +141,9 @@ class RecoveryModel:
         """
         cfg = self.sampler_config
         if cfg["sampler"] == "nutpie" and self._compiled is None:
-            self._compiled, self.compile_time = compile_nutpie(self.model,
-                                                               cfg["nutpie_backend"])
+            # once per model structure and process (compile_cache)
+            self._compiled, self.compile_time, self.compile_reused = compiled_model(
+                self.model, self.data, self.model_config, cfg["nutpie_backend"])
         idata, seconds, _ = run_sampler(self.model, cfg, random_seed, self._compiled)
         idata.posterior.attrs["sampling_time"] = seconds
         idata.posterior.attrs["random_seed"] = -1 if random_seed is None else int(random_seed)

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pymc as pm
 
+from ..progress import progress_enabled
+
 
 def interactive() -> bool:
     """True in an interactive session (a terminal or notebook), False under pytest/CI."""
@@ -42,7 +44,7 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
     """
     chains, draws, tune = int(config["chains"]), int(config["draws"]), int(config["tune"])
     cores = config["cores"] or min(chains, os.cpu_count() or 1)
-    progress = interactive() if config["progressbar"] is None else bool(config["progressbar"])
+    progress = progress_enabled(config["progressbar"])  # never under pytest
     seed = _seed(random_seed)
     sampler = config["sampler"]
     if sampler == "nutpie":

@@ -1,0 +1,134 @@
+"""Compile once per model structure: a process-level cache of nutpie-compiled models.
+
+nutpie's numba compilation of a model costs 20-45 s, its sampling of a small cohort a few
+seconds. The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
+(:func:`~.build.data_arrays`), so a compiled model serves every cohort with the same
+*structure*: the same factors with the same numbers of levels, covariates, group and
+number of groups, grid length, follow-up, time unit, centred / non-centred choices, model
+configuration and backend (:func:`structure_key`). A new cohort of that structure only
+swaps the arrays (nutpie's ``compiled.with_data``): refits (``drop_term_comparison``
+excepted, whose models differ), bootstraps, cross-validation, sensitivity analyses and
+simulation studies pay the compilation once per process.
+
+The initial point of the sampler does not depend on the data (every prior is centred on
+a constant; the baseline on ``log(1 / follow_up)``, part of the key), so a reused model
+gives the same draws as a fresh compilation with the same seed
+(``tests/test_compile_cache.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections import OrderedDict
+
+import pandas as pd
+
+from .build import data_arrays, model_coords
+from .likelihood import ModelData
+
+#: compiled models kept per process (least recently used dropped first)
+MAX_ENTRIES = 8
+
+_CACHE: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
+_STATS = {"compiled": 0, "reused": 0}
+
+
+def structure_key(data: ModelData, config: dict, parameterization: dict,
+                  backend: str) -> tuple:
+    """What a compiled model depends on besides its ``pm.Data`` arrays.
+
+    Parameters
+    ----------
+    data : ModelData
+    config : dict
+        The model configuration (priors; ``collapse``).
+    parameterization : dict
+        Centred / non-centred choice per block (:func:`~.build.choose_parameterization`).
+    backend : str
+        nutpie backend (``"numba"`` or ``"jax"``).
+    """
+    levels = tuple((name, len(data.levels[name])) for name in data.factors)
+    group = (data.group, len(data.levels[data.group])) if data.group else None
+    return (levels, tuple(data.covariates), group, len(data.widths), data.time_unit,
+            float(data.follow_up), json.dumps(parameterization, sort_keys=True),
+            json.dumps(config, sort_keys=True, default=str), backend)
+
+
+def _compile(model, backend: str):
+    import nutpie
+
+    if backend == "jax":
+        # not frozen: the data stay arguments of the jitted function, so with_data works
+        return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
+                                         freeze_model=False)
+    return nutpie.compile_pymc_model(model, backend=backend)
+
+
+def _with_data(compiled, data: ModelData):
+    """``compiled`` with ``data``'s arrays and coordinates (same structure)."""
+    shared = getattr(compiled, "shared_data", None)
+    if shared is None:
+        shared = compiled._shared_data
+    arrays = {k: v for k, v in data_arrays(data).items() if k in shared}
+    new = compiled.with_data(**arrays)
+    coords = dict(new._coords or {})
+    coords.update({k: pd.Index(v) for k, v in model_coords(data).items()})
+    return dataclasses.replace(new, _coords=coords)
+
+
+def compiled_model(model, data: ModelData, config: dict, backend: str = "numba"):
+    """A nutpie-compiled ``model``, compiled at most once per structure and process.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        :func:`~.build.build_model`'s model of ``data`` (compiled on a cache miss).
+    data : ModelData
+    config : dict
+        The model configuration it was built with.
+    backend : str
+        nutpie backend.
+
+    Returns
+    -------
+    compiled : nutpie CompiledModel
+        Holding ``data``'s arrays.
+    seconds : float
+        Wall time spent here (compilation on a miss; milliseconds on a hit).
+    reused : bool
+        True when an earlier compilation of the same structure was reused.
+    """
+    key = structure_key(data, config, model.parameterization, backend)
+    t0 = time.perf_counter()
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+    if cached is not None:
+        compiled = _with_data(cached, data)
+        with _LOCK:
+            _STATS["reused"] += 1
+        return compiled, time.perf_counter() - t0, True
+    compiled = _compile(model, backend)
+    with _LOCK:
+        _CACHE[key] = compiled
+        _STATS["compiled"] += 1
+        while len(_CACHE) > MAX_ENTRIES:
+            _CACHE.popitem(last=False)
+    return compiled, time.perf_counter() - t0, False
+
+
+def cache_info() -> dict:
+    """``{"compiled": n, "reused": n, "entries": n}`` for this process."""
+    with _LOCK:
+        return dict(_STATS, entries=len(_CACHE))
+
+
+def clear_cache() -> None:
+    """Forget every compiled model (the next fit of any structure compiles)."""
+    with _LOCK:
+        _CACHE.clear()

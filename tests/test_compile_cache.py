@@ -1,0 +1,100 @@
+"""Compile once per model structure: a new cohort of the same structure reuses the model.
+
+Uses the session fixture's compilation (the bundled cohort), so this file adds one
+compilation (the fresh one the reused draws are compared with).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import footdrop_bayes as fb
+from footdrop_bayes.model import compile_cache
+from footdrop_bayes.model.build import build_model, data_arrays
+
+
+def _bootstrap(cohort: fb.Cohort, seed: int) -> fb.Cohort:
+    """Patients drawn with replacement (new ids): same structure, other patterns."""
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, cohort.n_patients, cohort.n_patients)
+    ids = pd.Index([f"b{i}" for i in range(len(pick))], name="patient")
+    iv = cohort.intervals.iloc[pick].set_axis(ids)
+    cov = cohort.covariates.iloc[pick].set_axis(ids)
+    return fb.Cohort(iv, cov, factors=list(cohort.factors), numeric=list(cohort.numeric),
+                     grid=cohort.grid, follow_up=cohort.follow_up, time_unit=cohort.time_unit)
+
+
+@pytest.fixture(scope="module")
+def resampled(fitted_model):
+    """A bootstrap cohort whose model has the fixture's structure (checked)."""
+    for seed in range(20):
+        cohort = _bootstrap(fitted_model.cohort, seed)
+        model = fb.RecoveryModel(cohort, sampler_config=fitted_model.sampler_config)
+        same_levels = all(len(model.data.levels[f]) == len(fitted_model.data.levels[f])
+                          for f in model.factors)
+        if same_levels and model.parameterization == fitted_model.parameterization:
+            return cohort
+    pytest.skip("no bootstrap cohort with the fixture's structure")
+
+
+def test_same_structure_reuses_the_compiled_model(fitted_model, resampled):
+    before = compile_cache.cache_info()
+    model = fb.RecoveryModel(resampled, sampler_config=fitted_model.sampler_config)
+    assert (len(model.data.patterns["weight"])
+            != len(fitted_model.data.patterns["weight"])), "pattern count should differ"
+    model.fit(random_seed=3)
+    after = compile_cache.cache_info()
+    assert model.compile_reused
+    assert after["compiled"] == before["compiled"]
+    assert after["reused"] == before["reused"] + 1
+    assert model.compile_time < 1.0
+    # the posterior is labelled by the new cohort's coordinates
+    f = model.factors[0]
+    assert list(model.idata.posterior[f"b_{f}"][f].values) == \
+        [str(x) for x in model.data.levels[f]]
+
+    # a fresh compilation of the same model gives the same draws with the same seed
+    compile_cache.clear_cache()
+    fresh = fb.RecoveryModel(resampled, sampler_config=fitted_model.sampler_config)
+    fresh.fit(random_seed=3)
+    assert not fresh.compile_reused
+    assert compile_cache.cache_info()["compiled"] == after["compiled"] + 1
+    for v in ("alpha", f"b_{f}", "beta", "tau"):
+        np.testing.assert_array_equal(model.idata.posterior[v], fresh.idata.posterior[v])
+    # and differs from the fixture's fit of the original cohort (the data were swapped)
+    assert not np.allclose(model.idata.posterior["alpha"].mean(),
+                           fitted_model.idata.posterior["alpha"].mean(), atol=1e-6)
+
+
+def test_reused_log_density_is_the_new_cohorts(fitted_model, resampled):
+    """with_data's arrays give the log density of the model built on the new cohort."""
+    import pymc as pm
+
+    model = fb.RecoveryModel(resampled, sampler_config=fitted_model.sampler_config)
+    fresh = build_model(model.data, model.model_config)
+    template = fitted_model.model
+    rng = np.random.default_rng(0)
+    point = {k: v + rng.normal(0, 0.3, np.shape(v))
+             for k, v in fresh.initial_point().items()}
+    logp_fresh = fresh.compile_logp()(point)
+    with template:
+        pm.set_data(data_arrays(model.data))
+        try:
+            logp_swapped = template.compile_logp()(point)
+        finally:
+            pm.set_data(data_arrays(fitted_model.data))
+    assert logp_swapped == pytest.approx(logp_fresh, rel=1e-12)
+    assert logp_swapped != pytest.approx(template.compile_logp()(point), rel=1e-6)
+
+
+def test_structure_key_separates_structures(fitted_model):
+    data, cfg, par = fitted_model.data, fitted_model.model_config, \
+        fitted_model.parameterization
+    key = compile_cache.structure_key(data, cfg, par, "numba")
+    assert key == compile_cache.structure_key(data, dict(cfg), dict(par), "numba")
+    assert key != compile_cache.structure_key(data, cfg, par, "jax")
+    assert key != compile_cache.structure_key(data, cfg | {"beta_sigma": 2.0}, par, "numba")
+    flipped = {k: ("centred" if v == "non-centred" else "non-centred") for k, v in par.items()}
+    assert key != compile_cache.structure_key(data, cfg, flipped, "numba")
