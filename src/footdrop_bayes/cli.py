@@ -17,8 +17,8 @@ FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
 
 def _cohort_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--visits", required=True, help="visits table (CSV, Parquet or Excel)")
-    p.add_argument("--patients", required=True, help="patients table (one row per patient)")
+    p.add_argument("--visits", help="visits table (CSV, Parquet or Excel); with --patients")
+    p.add_argument("--patients", help="patients table (one row per patient)")
     p.add_argument("--id-col", default="patient_id", help="patient id column (both tables)")
     p.add_argument("--time-col", default="month", help="visit time column (time since "
                    "referral)")
@@ -32,6 +32,27 @@ def _cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--covariates", default=None, help="comma-separated numeric columns")
     p.add_argument("--dropna", action="store_true",
                    help="exclude (and report) patients with missing covariates")
+    _time_args(p)
+
+
+def _time_args(p: argparse.ArgumentParser) -> None:
+    """Dates, time unit, visit windows and interval tables (see docs/cli.md)."""
+    p.add_argument("--time-unit", default="month", help="unit of the times: month (30.4375 "
+                   "days for dates), week, day or year; numbers are taken to be in it")
+    p.add_argument("--origin-col", default=None, help="patients column with each patient's "
+                   "time-zero date when --time-col holds dates (default: first visit)")
+    p.add_argument("--visit-window", type=float, default=None, help="visits within +/- this "
+                   "of a scheduled visit count as it (default: half the visit interval for "
+                   "dates, 0 = exact for numbers)")
+    p.add_argument("--visit-interval", type=float, default=1.0,
+                   help="spacing of the scheduled visits, in --time-unit")
+    p.add_argument("--exact-times", action="store_true", help="keep exact visit times "
+                   "(irregular grid); the window then applies only at the end of follow-up")
+    p.add_argument("--intervals", default=None, help="instead of --visits/--patients: one "
+                   "row per patient with a lower and an upper bound (--lower-col, --upper-col)")
+    p.add_argument("--lower-col", default=None, help="lower bound column of --intervals")
+    p.add_argument("--upper-col", default=None, help="upper bound column of --intervals "
+                   "(empty or inf: right-censored at the lower bound)")
 
 
 def _split(s: str | None) -> list[str] | None:
@@ -41,29 +62,80 @@ def _split(s: str | None) -> list[str] | None:
 def load_cohort(args: argparse.Namespace, say=print):
     """Build a cohort from the command-line arguments."""
     from .cohort import Cohort
-    from .covariates import infer_roles
     from .io import read_table
 
+    if getattr(args, "intervals", None):
+        return load_interval_cohort(args, say)
+    if not (args.visits and args.patients):
+        raise DataError("give --visits and --patients, or --intervals with --lower-col and "
+                        "--upper-col")
     visits, patients = read_table(args.visits), read_table(args.patients)
-    factors, covariates = _split(args.factors), _split(args.covariates)
-    inferred = None
-    if factors is None and covariates is None:
-        exclude = [args.id_col] + ([args.group] if getattr(args, "group", None) else [])
-        if args.id_col in patients.columns:
-            factors, covariates = infer_roles(patients, exclude=exclude)
-            inferred = (f"inferred factors: {', '.join(factors) or '(none)'}; "
-                        f"numeric covariates: {', '.join(covariates) or '(none)'}")
-    group = getattr(args, "group", None)
-    if group and factors is not None and group not in factors:
-        factors = [*factors, group]
+    factors, covariates, inferred = _terms(args, patients, [args.id_col])
     cohort = Cohort.from_visits(
         visits, patients, id_col=args.id_col, time_col=args.time_col,
         status_col=args.status_col, recovered_when=args.recovered_when,
         follow_up=args.follow_up, factors=factors, covariates=covariates, dropna=args.dropna,
-        visits_name=str(args.visits), patients_name=str(args.patients))
+        visits_name=str(args.visits), patients_name=str(args.patients),
+        origin_col=args.origin_col, time_unit=args.time_unit,
+        visit_window=args.visit_window, visit_interval=args.visit_interval,
+        exact_times=args.exact_times)
     if inferred:
         say(inferred + " (name them with --factors / --covariates)")
     return cohort
+
+
+def _terms(args, table, exclude):
+    """--factors / --covariates, or roles inferred with reasons; the group as a factor."""
+    from .covariates import describe_roles, explain_roles
+
+    factors, covariates = _split(args.factors), _split(args.covariates)
+    group = getattr(args, "group", None)
+    for name, given in (("--factors", factors), ("--covariates", covariates)):
+        if group and given and group in given:
+            raise DataError(f"column {group!r} is given both as --group and in {name}; a "
+                            "column is either a fixed effect or the group, not both")
+    inferred = None
+    if factors is None and covariates is None and all(c in table.columns for c in exclude):
+        roles = explain_roles(table, exclude=[*exclude, *([group] if group else [])])
+        factors = roles.index[roles["role"] == "factor"].tolist()
+        covariates = roles.index[roles["role"] == "numeric"].tolist()
+        inferred = describe_roles(roles)
+    if group and factors is not None and group not in factors:
+        factors = [*factors, group]
+    return factors, covariates, inferred
+
+
+def load_interval_cohort(args: argparse.Namespace, say=print):
+    """Build a cohort from ``--intervals`` (one row per patient, lower and upper bounds)."""
+    from .cohort import Cohort
+    from .io import read_table
+
+    if args.visits or args.patients:
+        raise DataError("give either --intervals or --visits/--patients, not both")
+    if not (args.lower_col and args.upper_col):
+        raise DataError("--intervals needs --lower-col and --upper-col")
+    visit_only = [o for o, val in (("--origin-col", args.origin_col),
+                                   ("--visit-window", args.visit_window),
+                                   ("--exact-times", args.exact_times)) if val]
+    if visit_only:
+        raise DataError(f"{', '.join(visit_only)} apply to --visits, not to --intervals")
+    table = read_table(args.intervals)
+    id_col = args.id_col
+    if id_col not in table.columns and id_col == "patient_id":
+        say(f"{args.intervals}: no column 'patient_id'; patients are numbered by row "
+            "(name the id column with --id-col)")
+        id_col = None
+    bounds = [args.lower_col, args.upper_col]
+    factors, covariates, inferred = _terms(args, table.drop(columns=bounds, errors="ignore"),
+                                           [id_col] if id_col else [])
+    cohort = Cohort.from_intervals(
+        table, lower_col=args.lower_col, upper_col=args.upper_col, id_col=id_col,
+        factors=factors, covariates=covariates, follow_up=args.follow_up,
+        time_unit=args.time_unit, dropna=args.dropna, table=str(args.intervals))
+    if inferred:
+        say(inferred + " (name them with --factors / --covariates)")
+    return cohort
+
 
 
 def check_out(args: argparse.Namespace) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from . import validation as v
-from .covariates import infer_roles, type_covariates
+from .covariates import explain_roles, type_covariates
 from .errors import DataError, DataWarning, format_ids
+from .timescale import DEFAULT_TIME_UNIT, time_unit_name
 
 INTERVAL_COLUMNS = ["last_unrecovered", "first_recovered", "event", "withdrawn",
                     "admin_censored", "last_visit", "n_visits"]
@@ -49,7 +50,16 @@ class Cohort:
         Name of the time unit (``"month"``), used for dims and labels.
     excluded : DataFrame
         Patients left out of the analysis, with the reason (``patient``, ``reason``).
+    notes : tuple of str
+        What the builder changed on the way in (visits moved to their scheduled time,
+        visits ignored, bounds rounded), one line each; also given as warnings.
+    roles : DataFrame or None
+        When factors and covariates were inferred: each column's role and the reason
+        (see :func:`footdrop_bayes.covariates.explain_roles`).
     """
+
+    notes: tuple = ()
+    roles: pd.DataFrame | None = None
 
     def __init__(self, intervals: pd.DataFrame, covariates: pd.DataFrame, *,
                  factors: Sequence[str], numeric: Sequence[str], grid: np.ndarray,
@@ -79,7 +89,9 @@ class Cohort:
                     follow_up: float | None = None, factors: Sequence[str] | None = None,
                     covariates: Sequence[str] | None = None, reference: dict | None = None,
                     dropna: bool = False, visits_name: str = "visits",
-                    patients_name: str = "patients") -> Cohort:
+                    patients_name: str = "patients", origin_col: str | None = None,
+                    time_unit: str = DEFAULT_TIME_UNIT, visit_window: float | None = None,
+                    visit_interval: float = 1.0, exact_times: bool = False) -> Cohort:
         """Build a cohort from visit records and a table of patients.
 
         Parameters
@@ -106,6 +118,19 @@ class Cohort:
             Exclude patients with missing covariates (reported) instead of raising.
         visits_name, patients_name : str
             Names of the tables in messages (e.g. their file names).
+        origin_col : str, optional
+            Column of ``patients`` with each patient's time-zero date (e.g. referral)
+            when ``time_col`` holds dates; default each patient's first visit.
+        time_unit : str
+            ``"month"`` (default; 30.4375 days), ``"week"``, ``"day"`` or ``"year"``:
+            numbers are taken to be in it, dates are converted to it
+            (:mod:`footdrop_bayes.timescale`). Never guessed from a column name.
+        visit_window, visit_interval, exact_times
+            Visits within ``±visit_window`` of a scheduled time (multiples of
+            ``visit_interval``, default 1) count as that visit; default window half the
+            interval for dates, 0 (exact) for numbers. ``exact_times=True`` keeps exact
+            times and uses the window only at the end of follow-up
+            (:mod:`footdrop_bayes.schedule`).
 
         Returns
         -------
@@ -125,52 +150,19 @@ class Cohort:
         v.require_ids(visits, id_col, vt)
         v.require_ids(patients, id_col, pt)
         v.unique_patients(patients, id_col, pt)
-        factors, covariates = _roles(patients, id_col, factors, covariates, pt)
+        factors, covariates, roles = _roles(patients, id_col, factors, covariates, pt)
 
-        rec = pd.DataFrame({
-            id_col: visits[id_col].to_numpy(),
-            "time": v.numeric_times(visits, time_col, id_col, vt).to_numpy(),
-            "status": v.recovery_status(visits, status_col, id_col, vt,
-                                        recovered_when).to_numpy(),
-        })
-        rec = v.deduplicate_visits(rec, id_col, vt)
-        at_zero = rec["status"] & (rec["time"] == 0)
-        if at_zero.any():
-            raise DataError(f"{vt}: column {status_col!r} records recovery at time 0 (every "
-                            "patient has foot drop at referral) for patients "
-                            f"{format_ids(rec.loc[at_zero, id_col])}")
-        unknown = ~rec[id_col].isin(patients[id_col])
-        if unknown.any():
-            raise DataError(f"{vt}: column {id_col!r} has patients that are not in {pt}: "
-                            f"{format_ids(rec.loc[unknown, id_col])}")
-        if follow_up is None:
-            follow_up = float(rec["time"].max())
-        elif not np.isfinite(follow_up) or follow_up <= 0:
-            raise DataError(f"follow_up must be a positive time, got {follow_up!r}")
-        late = rec["time"] > follow_up
-        if late.any():
-            warnings.warn(f"{vt}: ignored {int(late.sum())} visit(s) after the end of follow-up "
-                          f"({follow_up:g}) of patients {format_ids(rec.loc[late, id_col])}",
-                          DataWarning, stacklevel=2)
-            rec = rec[~late]
+        from .cohort_visits import visit_intervals
 
-        excluded = []
-        no_visits = ~patients[id_col].isin(rec[id_col])
-        if no_visits.any():
-            ids = patients.loc[no_visits, id_col]
-            warnings.warn(f"{pt}: excluded patients with no visits (within follow-up) in {vt}: "
-                          f"{format_ids(ids)}", DataWarning, stacklevel=2)
-            excluded += [(i, f"no visits in {vt}") for i in ids]
-        intervals = _intervals(rec, id_col, follow_up, vt)
-        only_referral = intervals.index[intervals["withdrawn"]
-                                        & (intervals["last_visit"] == 0)]
-        if len(only_referral):
-            warnings.warn(f"{vt}: patients seen only at referral (time 0) are kept as withdrawn "
-                          "and censored at 0, but carry no information on recovery: "
-                          f"{format_ids(only_referral)}", DataWarning, stacklevel=2)
-        grid = np.union1d([0.0], rec["time"].unique())
-        return cls._assemble(intervals, patients.set_index(id_col), factors, covariates,
-                             reference, dropna, pt, grid, follow_up, time_col, excluded)
+        intervals, grid, follow_up, unit, excluded, notes = visit_intervals(
+            visits, patients, id_col=id_col, time_col=time_col, status_col=status_col,
+            recovered_when=recovered_when, follow_up=follow_up, vt=vt, pt=pt,
+            origin_col=origin_col, time_unit=time_unit, visit_window=visit_window,
+            visit_interval=visit_interval, exact_times=exact_times)
+        cohort = cls._assemble(intervals, patients.set_index(id_col), factors, covariates,
+                               reference, dropna, pt, grid, follow_up, unit, excluded)
+        cohort.notes, cohort.roles = tuple(notes), roles
+        return cohort
 
     @classmethod
     def from_durations(cls, df: pd.DataFrame, *, duration_col: str, event_col: str,
@@ -199,17 +191,9 @@ class Cohort:
         table : str
             Name of the table in messages.
         """
-        v.require_table(df, table)
-        need = [duration_col, event_col] + ([id_col] if id_col else [])
-        v.require_columns(df, need, table)
-        data = df.copy()
-        if id_col is None:
-            id_col = "_row"
-            data[id_col] = data.index
-        v.require_ids(data, id_col, table)
-        v.unique_patients(data, id_col, table)
-        factors, covariates = _roles(data.drop(columns=[duration_col, event_col]), id_col,
-                                     factors, covariates, table)
+        data, id_col = _keyed_table(df, id_col, [duration_col, event_col], table)
+        factors, covariates, _ = _roles(data.drop(columns=[duration_col, event_col]), id_col,
+                                        factors, covariates, table)
         t = v.numeric_times(data, duration_col, id_col, table, integer=True).to_numpy()
         event = v.recovery_status(data, event_col, id_col, table, None).to_numpy()
         zero = event & (t == 0)
@@ -230,6 +214,76 @@ class Cohort:
         grid = np.arange(0.0, follow_up + 1)
         return cls._assemble(intervals, data.set_index(id_col), factors, covariates, reference,
                              dropna, table, grid, follow_up, time_unit, [])
+
+    @classmethod
+    def from_intervals(cls, df: pd.DataFrame, *, lower_col: str, upper_col: str,
+                       id_col: str | None = None, factors: Sequence[str] | None = None,
+                       covariates: Sequence[str] | None = None, reference: dict | None = None,
+                       follow_up: float | None = None, time_unit: str = DEFAULT_TIME_UNIT,
+                       grid: Sequence[float] | None = None, dropna: bool = False,
+                       table: str = "data") -> Cohort:
+        """Build a cohort from one row per patient with a lower and an upper bound.
+
+        Rows are read as lifelines' ``fit_interval_censoring`` reads them: the event lies
+        in ``(lower, upper]``; ``upper`` infinite or missing: right-censored at ``lower``
+        (withdrawn if before ``follow_up``, default the largest finite bound); ``lower ==
+        0``: before the first look; ``lower == upper``: observed then, counted in the grid
+        interval ending there. The grid is every distinct bound, or the breakpoints
+        ``grid=`` with bounds rounded outward. ``time_unit`` names the bounds' unit
+        (default ``"month"``); ``id_col`` defaults to the row index; other arguments as
+        in :meth:`from_visits`. Details: :mod:`footdrop_bayes.cohort_intervals`.
+
+        Raises
+        ------
+        DataError
+            Non-numeric, negative or missing lower bounds, lower above upper, events at
+            time 0; the message names the table, the column and the patients.
+        """
+        from .cohort_intervals import interval_parts
+
+        data, id_col = _keyed_table(df, id_col, [lower_col, upper_col], table)
+        factors, covariates, roles = _roles(data.drop(columns=[lower_col, upper_col]),
+                                            id_col, factors, covariates, table)
+        unit = time_unit_name(time_unit)
+        intervals, points, follow_up, notes = interval_parts(
+            data, data[id_col].to_numpy(), lower_col=lower_col, upper_col=upper_col,
+            follow_up=follow_up, grid=grid, table=table, unit=unit)
+        cohort = cls._assemble(intervals, data.set_index(id_col), factors, covariates,
+                               reference, dropna, table, points, follow_up, unit, [])
+        cohort.notes, cohort.roles = tuple(notes), roles
+        return cohort
+
+    def relevel(self, reference: dict) -> Cohort:
+        """A cohort with new reference levels, e.g. ``cohort.relevel({"cause": "trauma"})``.
+
+        The named level becomes each factor's first category; the other levels keep
+        their order. Patients, intervals and everything else are unchanged.
+
+        Raises
+        ------
+        DataError
+            A column that is not a factor, or a level it does not have.
+        """
+        cov = self.covariates.copy()
+        for col, level in dict(reference).items():
+            if col not in self.factors:
+                raise DataError(f"relevel: {col!r} is not a factor of the cohort (factors: "
+                                f"{', '.join(self.factors) or 'none'})")
+            cats = list(cov[col].cat.categories)
+            match = [c for c in cats if c == level or str(c) == str(level)]
+            if not match:
+                raise DataError(f"relevel: {level!r} is not a level of {col!r}; its levels "
+                                f"are {', '.join(map(str, cats))}")
+            cov[col] = cov[col].cat.reorder_categories(
+                match + [c for c in cats if c != match[0]])
+        return self._like(self.intervals, cov, self.factors, self.numeric)
+
+    def _like(self, intervals, covariates, factors, numeric) -> Cohort:
+        out = Cohort(intervals, covariates, factors=factors, numeric=numeric, grid=self.grid,
+                     follow_up=self.follow_up, time_unit=self.time_unit,
+                     excluded=self.excluded)
+        out.notes, out.roles = self.notes, self.roles
+        return out
 
     @classmethod
     def _assemble(cls, intervals, patients, factors, covariates, reference, dropna, table,
@@ -348,6 +402,7 @@ class Cohort:
         if c["excluded"]:
             reasons = self.excluded.groupby("reason")["patient"].apply(format_ids)
             lines += [f"excluded: {r}: {ids}" for r, ids in reasons.items()]
+        lines += [f"note: {n}" for n in self.notes]
         for f in self.factors:
             cats = self.covariates[f].cat.categories
             lines.append(f"factor {f}: {len(cats)} levels, reference {cats[0]!r}")
@@ -369,23 +424,43 @@ class Cohort:
         if unknown:
             raise DataError(f"unknown covariate column(s) {unknown}; the cohort has "
                             f"{list(self.covariates.columns)}")
-        return Cohort(self.intervals, self.covariates[columns],
-                      factors=[f for f in self.factors if f in columns],
-                      numeric=[c for c in self.numeric if c in columns], grid=self.grid,
-                      follow_up=self.follow_up, time_unit=self.time_unit,
-                      excluded=self.excluded)
+        return self._like(self.intervals, self.covariates[columns],
+                          [f for f in self.factors if f in columns],
+                          [c for c in self.numeric if c in columns])
+
+
+def _keyed_table(df, id_col, columns, table):
+    """Check the table and its id column (default: the row index, as ``_row``)."""
+    v.require_table(df, table)
+    v.require_columns(df, list(columns) + ([id_col] if id_col else []), table)
+    data = df.copy()
+    if id_col is None:
+        id_col = "_row"
+        data[id_col] = data.index
+    v.require_ids(data, id_col, table)
+    v.unique_patients(data, id_col, table)
+    return data, id_col
 
 
 def _roles(patients, id_col, factors, covariates, table):
+    """Factors and covariates as given, or inferred with the reasons (else None)."""
+    roles = None
     if factors is None and covariates is None:
-        factors, covariates = infer_roles(patients, exclude=[id_col])
+        roles = explain_roles(patients, exclude=[id_col])
+        factors = roles.index[roles["role"] == "factor"].tolist()
+        covariates = roles.index[roles["role"] == "numeric"].tolist()
     factors, covariates = list(factors or []), list(covariates or [])
     v.require_columns(patients, factors + covariates, table)
-    return factors, covariates
+    return factors, covariates, roles
 
 
-def _intervals(rec: pd.DataFrame, id_col: str, follow_up: float, table: str) -> pd.DataFrame:
-    """Per patient: (last_unrecovered, first_recovered], event, withdrawn, censoring."""
+def _intervals(rec: pd.DataFrame, id_col: str, follow_up: float, table: str,
+               complete_from: float | None = None) -> pd.DataFrame:
+    """Per patient: (last_unrecovered, first_recovered], event, withdrawn, censoring.
+
+    A patient last seen unrecovered at or after ``complete_from`` (default
+    ``follow_up``) completed follow-up (administratively censored), else withdrew.
+    """
     rec = rec.sort_values([id_col, "time"], kind="stable")
     g = rec.groupby(id_col, sort=False)
     first_rec = rec[rec["status"]].groupby(id_col, sort=False)["time"].min()
@@ -403,7 +478,8 @@ def _intervals(rec: pd.DataFrame, id_col: str, follow_up: float, table: str) -> 
     out["first_recovered"] = first_rec.reindex(ids).to_numpy()
     out["event"] = out["first_recovered"].notna()
     out["last_visit"] = g["time"].max().reindex(ids).to_numpy()
-    out["withdrawn"] = ~out["event"] & (out["last_visit"] < follow_up)
+    end = follow_up if complete_from is None else complete_from
+    out["withdrawn"] = ~out["event"] & (out["last_visit"] < end - 1e-9)
     out["admin_censored"] = ~out["event"] & ~out["withdrawn"]
     out["n_visits"] = g.size().reindex(ids).to_numpy()
     return out[INTERVAL_COLUMNS]

@@ -12,6 +12,7 @@ given categorical order).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -22,17 +23,102 @@ from .errors import DataError, DataWarning, format_ids
 
 
 def infer_roles(df: pd.DataFrame, exclude: list[str]) -> tuple[list[str], list[str]]:
-    """Split columns into factors (text, categorical, boolean) and numeric covariates."""
-    factors, numeric = [], []
+    """Split columns into factors (text, categorical, boolean) and numeric covariates.
+
+    Dates and id-like columns are neither (see :func:`explain_roles`, which also says
+    why each column got its role).
+    """
+    roles = explain_roles(df, exclude)
+    return (roles.index[roles["role"] == "factor"].tolist(),
+            roles.index[roles["role"] == "numeric"].tolist())
+
+
+#: Column names that mark an identifier (matched as whole words, case-insensitive).
+_ID_NAME = re.compile(r"(^|_|\b)(id|ids|mrn|nhs|number|no|code|key|uuid)(_|\b|$)", re.I)
+
+
+def explain_roles(df: pd.DataFrame, exclude=()) -> pd.DataFrame:
+    """Choose each column's role from its values, and say why.
+
+    Rules, in order: a date (datetime dtype or text that is all ISO dates) is
+    ``ignored`` (give it as ``origin_col=`` or derive a number from it); an id-like
+    column is ``ignored`` (text with a different value for every patient, or whole
+    numbers that are all different and either consecutive or named like an id:
+    ``id``, ``mrn``, ``number``, ``code``, ...; at least 10 patients); text,
+    categorical and boolean columns are ``factor``; other numeric columns are
+    ``numeric``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per patient.
+    exclude : sequence of str
+        Columns not to consider (the id, the group).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``column``, with ``role`` (``factor``, ``numeric`` or ``ignored``)
+        and ``reason``.
+    """
+    from .timescale import is_date_column
+
+    rows = []
     for col in df.columns:
         if col in exclude:
             continue
         s = df[col]
-        if is_numeric_dtype(s) and not is_bool_dtype(s):
-            numeric.append(col)
+        values = s.dropna()
+        n, k = len(values), values.nunique()
+        whole = (is_numeric_dtype(s) and not is_bool_dtype(s) and n > 0
+                 and bool(np.all(np.mod(values.to_numpy(float), 1) == 0)))
+        if is_date_column(s):
+            role, why = "ignored", "holds dates (use it as origin_col=, or derive a number)"
+        elif n >= 10 and k == n and not is_numeric_dtype(s) and not is_bool_dtype(s):
+            role, why = "ignored", f"id-like: a different value for each of the {n} patients"
+        elif n >= 10 and k == n and whole and (
+                _ID_NAME.search(str(col)) or values.max() - values.min() == n - 1):
+            role, why = "ignored", (f"id-like: distinct whole numbers for all {n} patients"
+                                    + (" (consecutive)" if values.max() - values.min() == n - 1
+                                       else f" (name {col!r})"))
+        elif is_numeric_dtype(s) and not is_bool_dtype(s):
+            role, why = "numeric", f"numbers ({k} distinct values)"
+        elif is_bool_dtype(s):
+            role, why = "factor", "yes/no values"
         else:
-            factors.append(col)
-    return factors, numeric
+            role, why = "factor", f"text or categories ({k} levels)"
+        rows.append((col, role, why))
+    return pd.DataFrame(rows, columns=["column", "role", "reason"]).set_index("column")
+
+
+def describe_roles(roles: pd.DataFrame) -> str:
+    """The chosen roles and why, in one line (for messages and the command line)."""
+    names = {r: ", ".join(map(str, roles.index[roles["role"] == r])) or "(none)"
+             for r in ("factor", "numeric")}
+    line = (f"inferred factors: {names['factor']}; numeric covariates: {names['numeric']} "
+            "(factors: text, categorical or yes/no columns; covariates: numbers)")
+    ignored = roles[roles["role"] == "ignored"]
+    if len(ignored):
+        line += "; not used: " + "; ".join(f"{c} ({r})" for c, r in ignored["reason"].items())
+    return line
+
+
+def near_duplicate_levels(s: pd.Series, *, column: str, table: str) -> None:
+    """Warn (``DataWarning``) when levels differ only in case or spaces.
+
+    ``'Trauma'``, ``'trauma'`` and ``'trauma '`` are kept as separate levels (nothing is
+    changed), but the warning names them and the patients holding the rarer spellings.
+    """
+    text = s.dropna().astype(str)
+    key = text.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    groups = text.groupby(key.to_numpy()).agg(lambda x: x.value_counts().index.tolist())
+    clashes = groups[groups.map(len) > 1]
+    for variants in clashes:
+        rare = text.index[text.isin(variants[1:])]
+        warnings.warn(f"{table}: column {column!r} has levels that differ only in case or "
+                      f"spaces: {', '.join(map(repr, variants))} (kept as separate levels); "
+                      f"the rarer spellings are for patients {format_ids(rare)}",
+                      DataWarning, stacklevel=4)
 
 
 def _order_levels(s: pd.Series, reference) -> list:
@@ -106,6 +192,7 @@ def type_covariates(df: pd.DataFrame, factors: list[str], numeric: list[str], *,
                             f"({out[col].iloc[0]:g}); it carries no information, remove it")
     for col in factors:
         s = out[col]
+        near_duplicate_levels(s, column=col, table=table)
         if not isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(str) if not is_bool_dtype(s) else s.map({True: "yes", False: "no"})
         levels = _order_levels(s, reference.get(col))

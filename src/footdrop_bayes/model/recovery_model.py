@@ -77,6 +77,12 @@ class RecoveryModel:
         if group is not None and group not in cohort.covariates.columns:
             raise DataError(f"group column {group!r} is not among the cohort's covariates "
                             f"{list(cohort.covariates.columns)}")
+        clash = [arg for arg, given in (("factors", factors), ("covariates", covariates))
+                 if group is not None and given is not None and group in given]
+        if clash:
+            raise DataError(f"column {group!r} is given both as group= and in {clash[0]}=; "
+                            "a column is either a fixed effect or the group (random "
+                            "intercepts), not both: remove it from one of them")
         self.factors = [f for f in (cohort.factors if factors is None else factors)
                         if f != group]
         self.covariates = [c for c in (cohort.numeric if covariates is None else covariates)
