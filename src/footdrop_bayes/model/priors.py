@@ -85,9 +85,11 @@ DEFAULT_MODEL_CONFIG: dict = {
     "tau_log_sd": 0.3,
     "lambda_log_sd": 0.4,
     "beta_sigma": 1.0,
-    "group_sigma": 0.5,
+    "group_median": 0.3,
+    "group_log_sd": 0.5,
     "parameterization": "auto",
     "centred_min_events": None,
+    "centred_min_groups": None,
     "collapse": True,
 }
 
