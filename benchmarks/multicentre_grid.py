@@ -42,11 +42,13 @@ CSV = ROOT / "benchmarks" / "multicentre_grid.csv"
 DESIGN = {2: 600, 3: 150, 4: 1000, 10: 1000, 50: 5000}
 SIZES = ("balanced", "unbalanced")
 SDS = (0.0, 0.2, 0.6)
+COMMIT = "unknown"
 KEY = ["preset", "n_clinics", "n_patients", "clinic_sizes", "clinic_sd", "seed", "chains",
        "draws", "tune"]
 
 
 def commit() -> str:
+    """The library commit, read once at start (the code in memory is what runs)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
@@ -112,7 +114,7 @@ def run_cell(cell: dict, sampler: dict, outdir: Path) -> dict:
         "true_u_sd": float(np.std(true_u)),
         "compile_s": float(model.compile_time or 0.0),
         "sample_s": float(post.attrs.get("sampling_time", np.nan)), "total_s": total,
-        "commit": commit(),
+        "commit": COMMIT,
     }
     row["divergent_block"] = ""
     blocks = d.get("by_block")
@@ -215,6 +217,8 @@ def main(argv=None):
     ap.add_argument("--write-docs", action="store_true",
                     help="only rewrite the docs section from the CSV (no fitting)")
     args = ap.parse_args(argv)
+    global COMMIT
+    COMMIT = commit()
     csv = Path(args.csv)
     if args.write_docs:
         df = pd.read_csv(csv)
