@@ -132,7 +132,12 @@ def main() -> None:
     d = model.diagnostics()
     print(f"  divergences {d['divergences']}, max R-hat {d['max_rhat']:.3f}, "
           f"min bulk ESS {d['min_ess_bulk']:.0f}; parameterisation of the clinic "
-          f"intercepts: {model.parameterization['clinic']}\n")
+          f"intercepts: {model.parameterization['clinic']}")
+    blocks = fb.model.block_diagnostics(model.idata)
+    print("  per parameter block (divergence_shift: where divergent draws sit, in posterior "
+          "SDs of the block's log scale):")
+    print(blocks[["parameterization", "max_rhat", "min_ess_bulk", "n_missed",
+                  "divergence_shift"]].round(3).to_string(), "\n")
 
     table = clinic_table(model, cox, truth, cohort)
     table.to_csv(out / "pooling_comparison.csv")

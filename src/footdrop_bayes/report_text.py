@@ -8,7 +8,7 @@ import pandas as pd
 from . import summaries
 from .analysis import Analysis
 from .classical.cox import describe_group_handling
-from .model.diagnostics import advice
+from .model.diagnostics import advice, where
 from .options import per_phrase
 
 
@@ -60,7 +60,8 @@ def diagnostics_md(d: dict) -> str:
                if d["converged"] else
                "**The sampler did not meet the convergence thresholds** ("
                + "; ".join(d.get("failed", [])) + "). Treat the Bayesian results as "
-               "provisional. What to try: " + advice(d) + ".")
+               "provisional. " + (where(d) + ". " if where(d) else "")
+               + "What to try: " + advice(d) + ".")
     nums = (f"Divergences: {d['divergences']}; max R-hat: {d['max_rhat']:.3f}; "
             f"min bulk ESS: {d['min_ess_bulk']:.0f}; min tail ESS: {d['min_ess_tail']:.0f}; "
             f"min E-BFMI: {d.get('min_bfmi', np.nan):.2f}.")

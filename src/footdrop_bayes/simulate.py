@@ -67,9 +67,54 @@ def _choice(rng, probs: dict, n: int) -> np.ndarray:
     return np.asarray(levels, dtype=object)[rng.choice(len(levels), size=n, p=p / p.sum())]
 
 
+def clinic_size_plan(n_patients: int, n_clinics: int, sizes="random") -> np.ndarray | None:
+    """Patients per clinic: ``None`` for random assignment, else counts summing to n.
+
+    Parameters
+    ----------
+    n_patients, n_clinics : int
+        Cohort size and number of clinics.
+    sizes : "random", "balanced", "unbalanced" or sequence of int
+        ``"random"``: each patient's clinic drawn uniformly (returns ``None``);
+        ``"balanced"``: as equal as possible; ``"unbalanced"``: geometric sizes from 1
+        patient (the smallest clinic) to most of the cohort (the largest), e.g. 1 to
+        about 1,000 with 50 clinics and 5,000 patients; a sequence: the counts themselves.
+    """
+    if isinstance(sizes, str):
+        if sizes == "random":
+            return None
+        if sizes == "balanced":
+            out = np.full(n_clinics, n_patients // n_clinics)
+            out[: n_patients % n_clinics] += 1
+            return out
+        if sizes != "unbalanced":
+            raise ValueError(f"clinic_sizes must be 'random', 'balanced', 'unbalanced' or "
+                             f"a sequence of counts, got {sizes!r}")
+        if n_patients < n_clinics:
+            raise ValueError("unbalanced clinics need at least one patient per clinic")
+        # geometric 1, r, r^2, ... with the ratio r chosen so the sizes sum to n_patients
+        lo, hi = 1.0, float(n_patients)
+        for _ in range(200):
+            r = 0.5 * (lo + hi)
+            total = np.sum(r ** np.arange(n_clinics))
+            lo, hi = (r, hi) if total < n_patients else (lo, r)
+        out = np.maximum(1, np.floor(r ** np.arange(n_clinics))).astype(int)
+        out[-1] += n_patients - out.sum()
+        return out
+    out = np.asarray(sizes, dtype=int)
+    if out.size != n_clinics or out.sum() != n_patients or (out < 1).any():
+        raise ValueError(f"clinic_sizes must be {n_clinics} positive counts summing to "
+                         f"{n_patients}, got {out.tolist()}")
+    return out
+
+
 def simulate_patients(n_patients: int, *, n_clinics: int = 1,
-                      random_seed: int | np.random.Generator | None = None) -> pd.DataFrame:
-    """Baseline characteristics resembling the published study's patients."""
+                      random_seed: int | np.random.Generator | None = None,
+                      clinic_sizes="random") -> pd.DataFrame:
+    """Baseline characteristics resembling the published study's patients.
+
+    ``clinic_sizes`` as in :func:`clinic_size_plan` (with more than one clinic).
+    """
     rng = np.random.default_rng(random_seed)
     cause = _choice(rng, _CAUSE_P, n_patients)
     site = np.empty(n_patients, dtype=object)
@@ -89,7 +134,12 @@ def simulate_patients(n_patients: int, *, n_clinics: int = 1,
         "treatment": _choice(rng, _TREATMENT_P, n_patients),
     })
     if n_clinics > 1:
-        df["clinic"] = [f"C{k + 1}" for k in rng.integers(0, n_clinics, n_patients)]
+        plan = clinic_size_plan(n_patients, n_clinics, clinic_sizes)
+        if plan is None:
+            codes = rng.integers(0, n_clinics, n_patients)
+        else:
+            codes = rng.permutation(np.repeat(np.arange(n_clinics), plan))
+        df["clinic"] = [f"C{k + 1}" for k in codes]
     return df
 
 
@@ -133,8 +183,8 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
                     baseline_hazard=None, withdrawal_rate: float = 0.1,
                     missed_visit_rate: float = 0.05, n_clinics: int = 1,
                     clinic_sd: float = 0.5,
-                    random_seed: int | np.random.Generator | None = None
-                    ) -> SimulatedCohort:
+                    random_seed: int | np.random.Generator | None = None,
+                    clinic_sizes="random") -> SimulatedCohort:
     """Simulate monthly visit records of a recovery cohort with known truth.
 
     Parameters
@@ -156,8 +206,14 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
     n_clinics : int
         Number of clinics; with more than one, a ``clinic`` column and normal clinic
         effects of SD ``clinic_sd`` on the log hazard.
+    clinic_sd : float
+        True SD of the clinic effects (0: clinics without effect).
     random_seed : int or Generator, optional
         Seed; the same seed gives the same cohort.
+    clinic_sizes : "random", "balanced", "unbalanced" or sequence of int
+        How patients are spread over clinics (:func:`clinic_size_plan`): uniformly at
+        random (default), as equally as possible, geometrically from 1 patient to most
+        of the cohort, or the given counts.
 
     Returns
     -------
@@ -168,7 +224,10 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
     if not 0 <= withdrawal_rate < 1 or not 0 <= missed_visit_rate < 1:
         raise ValueError("withdrawal_rate and missed_visit_rate must lie in [0, 1)")
     rng = np.random.default_rng(random_seed)
-    patients = simulate_patients(n_patients, n_clinics=n_clinics, random_seed=rng)
+    if clinic_sd < 0:
+        raise ValueError(f"clinic_sd must be >= 0, got {clinic_sd}")
+    patients = simulate_patients(n_patients, n_clinics=n_clinics, random_seed=rng,
+                                 clinic_sizes=clinic_sizes)
     eff = _merge_effects(effects)
     if baseline_hazard is None:
         base = list(DEFAULT_BASELINE[:follow_up])

@@ -6,11 +6,12 @@ r"""Build the PyMC model of grouped-time recovery from :class:`ModelData`.
     b_f &\sim \text{ZeroSumNormal}(\sigma_f), \quad \sigma_f = \tau \lambda_f, \quad
         \log\lambda_f \sim N(0, s_\lambda), \quad \log\tau \sim N(\log m_\tau, s_\tau) \\
     \beta^{std}_c &\sim N(0, s_\beta), \quad u_g \sim N(0, \sigma_u), \quad
-        \sigma_u \sim \text{HalfNormal}(s_u) \\
+        \log\sigma_u \sim N(\log m_u, s_u) \\
     \alpha_1 &\sim N(\log(1/T), s_0), \quad \alpha_k - \alpha_{k-1} \sim N(0, \sigma_{rw}),
         \quad \log\sigma_{rw} \sim N(\log m_{rw}, s_{rw})
 
-The factor scales and the random-walk step SD have log-normal (zero-avoiding) priors,
+The factor scales, the group scale and the random-walk step SD have log-normal
+(zero-avoiding) priors,
 written on the log scale, so that no scale can collapse to 0 and open a funnel
 (reasoning in :mod:`footdrop_bayes.model.priors`). Each of the level effects, the group
 intercepts and the baseline random walk is written centred or non-centred, chosen from
@@ -71,6 +72,64 @@ def centred_min_events(config: dict) -> int:
     return int(np.ceil(scale_floor(config) ** -2))
 
 
+def group_floor(config: dict, q: float = 0.01) -> float:
+    """The ``q`` quantile of the prior of the group scale ``sigma_u``.
+
+    ``log sigma_u ~ N(log group_median, group_log_sd)``: 0.094 with the defaults (q = 1%).
+    """
+    return _lognormal_quantile(config["group_median"], config["group_log_sd"], q)
+
+
+def group_min_events(config: dict) -> int:
+    """Recoveries per group above which the group intercepts may be written centred.
+
+    The factors' rule applied to the group's own scale: the log-rate SE ``1/sqrt(e)`` of
+    every group below the 1% prior quantile of ``sigma_u`` (:func:`group_floor`, 0.094
+    with the defaults: 114 events). ``config["centred_min_events"]`` overrides it.
+    """
+    value = config.get("centred_min_events")
+    if value is not None:
+        return int(value)
+    return int(np.ceil(group_floor(config) ** -2))
+
+
+def group_min_groups(config: dict) -> int:
+    """Number of groups from which the data, not the prior, pin the group scale.
+
+    ``config["centred_min_groups"]`` if set; otherwise derived from the prior. Even with
+    every group effect known exactly, ``J`` effects pin ``sigma_u`` only to
+    ``J s^2 / sigma_u^2 ~ chi2_J``: the 98% interval of ``log sigma_u`` has width
+    ``0.5 log(chi2_J(0.99) / chi2_J(0.01))``. The scale counts as pinned when that width
+    is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data carry
+    most of the information on the scale: 10 groups with the defaults (the width is 3.1
+    for 2 groups, 2.3 for 3 and 1.9 for 4, against the prior's 2.3). With fewer groups
+    the posterior of ``sigma_u`` spans its prior down to the floor whatever the events
+    per group, and the centred form has a funnel there.
+    """
+    value = config.get("centred_min_groups")
+    if value is not None:
+        return int(value)
+    from scipy.stats import chi2, norm
+
+    prior_width = 2 * norm.ppf(0.99) * config["group_log_sd"]
+    for j in range(2, 10_000):
+        width = 0.5 * np.log(chi2.ppf(0.99, j) / chi2.ppf(0.01, j))
+        if width <= prior_width / 2:
+            return j
+    return 10_000
+
+
+def levels_centred(events, min_events: int, min_levels: int = 1) -> bool:
+    """The one centring rule of factors and groups.
+
+    Centred when the block has at least ``min_levels`` levels (enough of them to pin its
+    scale) and every level has at least ``min_events`` recoveries (each effect pinned
+    more tightly than the scale's prior floor).
+    """
+    events = np.asarray(events)
+    return bool(events.size >= min_levels and events.size and events.min() >= min_events)
+
+
 def baseline_step_se(data: ModelData) -> np.ndarray:
     """Approximate standard errors of the crude steps ``alpha_k - alpha_{k-1}``.
 
@@ -98,8 +157,13 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     pin each of its effects more tightly than the smallest plausible value of the block's
     scale (the 1% quantile of its log-normal prior), non-centred otherwise.
 
-    - Factors and the group: every level has at least :func:`centred_min_events`
-      recoveries (log-rate SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22).
+    - Factors: every level has at least :func:`centred_min_events` recoveries (log-rate
+      SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22: 21 events).
+    - The group (clinics): the same rule (:func:`levels_centred`) against the group
+      scale's own floor (:func:`group_min_events`: 114 recoveries in every group), and
+      only with at least :func:`group_min_groups` groups (10): with fewer, the group
+      scale is barely identified whatever the events per group and stays near its prior,
+      floor included, so the group is always non-centred.
     - Baseline: every crude step of the random walk has SE
       (:func:`baseline_step_se`) below the 10% quantile of ``sigma_rw`` (:func:`rw_floor`,
       0.13; :data:`BASELINE_QUANTILE`, measured): about 115 recoveries in every month.
@@ -114,21 +178,21 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     divergence of a centred random walk at 1,000 patients, ``sigma_rw`` = 0.05);
     non-centred removes it. Because the factor scales and ``sigma_rw`` have zero-avoiding
     (log-normal) priors, the funnel's neck is cut off and the scale's prior floor is a
-    meaningful threshold (see docs/validation_model.md for the measurements). The group
-    scale ``sigma_u`` is still half-normal: its 21-event rule is inherited from the
-    factors and has not been measured with clinics.
+    meaningful threshold (see docs/validation_model.md for the measurements, including
+    the multi-centre grid).
     """
     p = config["parameterization"]
-    threshold = centred_min_events(config)
-    names = list(data.factors) + ([data.group] if data.group else [])
+    rules = {f: (centred_min_events(config), 1) for f in data.factors}
+    if data.group:
+        rules[data.group] = (group_min_events(config), group_min_groups(config))
     out = {}
-    for name in [*names, "baseline"]:
+    for name in [*rules, "baseline"]:
         choice = p.get(name, "auto") if isinstance(p, dict) else p
         if choice == "auto":
             if name == "baseline":
                 centred = _baseline_centred(data, config)
             else:
-                centred = data.events_per_level(name).min() >= threshold
+                centred = levels_centred(data.events_per_level(name), *rules[name])
             choice = "centred" if centred else "non-centred"
         out[name] = choice
     return out
@@ -213,9 +277,21 @@ def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes:
     return eta
 
 
+def _group_scale(data: ModelData, config: dict):
+    """Group scale ``sigma_u``, log-normal (zero-avoiding) like the factor scales.
+
+    Written on the log scale: ``log sigma_u = log(group_median) + group_log_sd * z`` with
+    ``z = sigma_<group>_z ~ N(0, 1)``; ``sigma_<group>`` is deterministic.
+    """
+    g = data.group
+    z = pm.Normal(f"sigma_{g}_z", 0.0, 1.0)
+    return pm.Deterministic(
+        f"sigma_{g}", pt.exp(np.log(config["group_median"]) + config["group_log_sd"] * z))
+
+
 def _group_effects(data: ModelData, config: dict, choice: str, codes):
     g = data.group
-    sigma = pm.HalfNormal(f"sigma_{g}", sigma=config["group_sigma"])
+    sigma = _group_scale(data, config)
     if choice == "centred":
         u = pm.Normal(f"u_{g}", 0.0, sigma, dims=g)
     else:

@@ -1,7 +1,10 @@
 """Convergence diagnostics of a fit, and the warning (or error) when they are missed.
 
 Thresholds (Vehtari et al. 2021): no divergent transitions, rank-normalised split R-hat
-below 1.01, bulk and tail effective sample sizes above 400; E-BFMI above 0.3.
+below 1.01, bulk and tail effective sample sizes above 400; E-BFMI above 0.3. Each is
+also attributed to a parameter block (each factor, the factor scales, the group, the
+covariates, the baseline: :mod:`.blocks`), and the advice follows from the block and the
+settings in force.
 """
 
 from __future__ import annotations
@@ -12,8 +15,18 @@ import arviz as az
 import numpy as np
 
 from ..errors import ConvergenceError, ConvergenceWarning
+from .blocks import (
+    THRESHOLDS,
+    advice_list,
+    block_diagnostics,
+    divergence_culprit,
+    recorded_settings,
+    where,
+)
+from .blocks import records as _records
 
-THRESHOLDS = {"max_rhat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "min_bfmi": 0.3}
+__all__ = ["THRESHOLDS", "advice", "block_diagnostics", "check_convergence",
+           "compute_diagnostics", "where"]
 
 
 def _free_vars(idata) -> list[str]:
@@ -24,14 +37,18 @@ def _free_vars(idata) -> list[str]:
 
 
 def compute_diagnostics(idata) -> dict:
-    """Divergences, max R-hat, min bulk/tail ESS, min E-BFMI and whether all pass.
+    """Divergences, max R-hat, min bulk/tail ESS, min E-BFMI, per block, and a verdict.
 
     Returns
     -------
     dict
         ``divergences`` (int), ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``,
-        ``min_bfmi`` (floats), ``converged`` (bool) and ``failed`` (list of str, what was
-        missed).
+        ``min_bfmi`` (floats), ``converged`` (bool), ``failed`` (list of str, what was
+        missed), ``by_block`` (list of dicts, one per parameter block: the rows of
+        :func:`block_diagnostics`, JSON-safe), ``culprit`` (the block the divergent draws
+        single out, or ``None``) and ``settings`` (the sampler settings and
+        parameterisation in force, when the InferenceData records them; :func:`advice`
+        never suggests what is already in force).
     """
     names = _free_vars(idata)
     with warnings.catch_warnings():
@@ -50,7 +67,7 @@ def compute_diagnostics(idata) -> dict:
         else 0
     try:
         bfmi = float(np.min(az.bfmi(idata)))
-    except (KeyError, AttributeError, ValueError):
+    except (KeyError, AttributeError, ValueError, TypeError):
         bfmi = float("nan")
     out = {
         "divergences": div,
@@ -71,32 +88,35 @@ def compute_diagnostics(idata) -> dict:
         failed.append(f"min E-BFMI {bfmi:.2f} < {THRESHOLDS['min_bfmi']}")
     out["converged"] = not failed
     out["failed"] = failed
+    table = block_diagnostics(idata, rhat=rhat, ess_bulk=ess_b, ess_tail=ess_t)
+    out["by_block"] = _records(table)
+    out["culprit"] = divergence_culprit(table)
+    out["settings"] = recorded_settings(idata)
     return out
 
 
 def advice(diag: dict) -> str:
-    """What to try, given what was missed."""
-    tips = []
-    if diag["divergences"]:
-        tips.append("raise sampler_config['target_accept'] (e.g. 0.95 or 0.99), or force "
-                    "model_config['parameterization'] ('non-centred' for small cohorts, "
-                    "'centred' for large ones)")
-    if not diag["max_rhat"] < THRESHOLDS["max_rhat"] or not (
-            diag["min_ess_bulk"] > 400 and diag["min_ess_tail"] > 400):
-        tips.append("run more draws and tuning steps (sampler_config 'draws', 'tune') or "
-                    "more chains")
-    if np.isfinite(diag["min_bfmi"]) and diag["min_bfmi"] < THRESHOLDS["min_bfmi"]:
-        tips.append("low E-BFMI suggests a poorly identified scale: consider tighter priors "
-                    "on the scales in model_config")
-    return "; ".join(tips)
+    """What to try, given what was missed, in which block and with which settings.
 
-
+    Every suggestion names the Python argument and the CLI option, applies to the
+    situation (the block the divergences or the R-hat/ESS misses point at) and is never
+    a setting already in force (``diag["settings"]``; without it the library defaults are
+    assumed).
+    """
+    return "; ".join(advice_list(diag))
 def check_convergence(diag: dict, action: str = "warn") -> None:
-    """Warn (``ConvergenceWarning``), raise (``ConvergenceError``) or do nothing."""
+    """Warn (``ConvergenceWarning``), raise (``ConvergenceError``) or do nothing.
+
+    The message says what was missed, where (:func:`where`: the block the divergences
+    concentrate in, the parameters that miss R-hat / ESS) and what to try
+    (:func:`advice`).
+    """
     if diag["converged"] or action == "ignore":
         return
+    located = where(diag)
     msg = ("the MCMC fit missed the convergence thresholds (" + "; ".join(diag["failed"])
-           + "). Try: " + advice(diag) + ". Results may be unreliable.")
+           + ")" + (f". {located}" if located else "") + ". Try: " + advice(diag)
+           + ". Results may be unreliable.")
     if action == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)

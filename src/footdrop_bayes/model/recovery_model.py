@@ -333,7 +333,7 @@ class RecoveryModel:
         mask = (~self.data.event) & (self.data.l_idx == 0)
         return self.data.patients[mask]
 
-    def loo(self, **kwargs):
+    def loo(self, *, strict: bool = False, **kwargs):
         """Leave-one-patient-out PSIS-LOO (:func:`arviz.loo` on the per-patient terms).
 
         Patients censored at time 0 (:meth:`uninformative_patients`) are left out: their
@@ -342,11 +342,26 @@ class RecoveryModel:
         informative patients; it equals the all-patient ELPD and is comparable between
         models fitted to the same cohort.
 
+        Parameters
+        ----------
+        strict : bool
+            Raise :class:`~footdrop_bayes.ConvergenceError` instead of warning when the
+            fit failed its diagnostics or has patients with Pareto k > 0.7.
+        **kwargs
+            Passed to :func:`arviz.loo`.
+
         Returns
         -------
         arviz.ELPDData
             As :func:`arviz.loo`, plus ``n_excluded`` (patients left out) and
-            ``excluded_patients`` (their ids); ``n_data_points`` counts the patients used.
+            ``excluded_patients`` (their ids); ``n_data_points`` counts the patients used;
+            ``high_k_patients``: ids of patients with Pareto k > 0.7.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fit failed its diagnostics or has patients with Pareto k > 0.7
+            (naming them): an ELPD of a broken fit must not be used quietly.
         """
         self._require_fit()
         ll = self.idata.log_likelihood["recovery"]
@@ -354,9 +369,18 @@ class RecoveryModel:
         keep = ~ll["patient"].isin(excluded.values)
         idata = az.InferenceData(posterior=self.idata.posterior,
                                  log_likelihood=xr.Dataset({"recovery": ll.isel(patient=keep)}))
-        result = az.loo(idata, var_name="recovery", **kwargs)
+        kwargs.pop("pointwise", None)     # always pointwise: Pareto k per patient
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Pp]areto.*", category=UserWarning)
+            result = az.loo(idata, var_name="recovery", pointwise=True, **kwargs)
         result["n_excluded"] = len(excluded)
         result["excluded_patients"] = list(excluded)
+        from ..summaries.fit_checks import comparison_problems, high_k_patients, warn_or_raise
+
+        high = high_k_patients(result.pareto_k)
+        result["high_k_patients"] = high
+        warn_or_raise(comparison_problems({"this model": self}, {"this model": high}),
+                      "PSIS-LOO", strict=strict)
         return result
 
     # ------------------------------------------------------------------ persistence

@@ -30,6 +30,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from .fit_checks import comparison_problems, high_k_patients, warn_or_raise
+
 COMPARE_COLUMNS = ["term", "elpd_full", "elpd_without", "elpd_diff", "se_diff",
                    "max_pareto_k"]
 
@@ -74,14 +76,22 @@ def _loo_of(fit, **kwargs):
 
 def _pointwise_loo(fit) -> tuple[pd.Series, float]:
     """Pointwise LOO ELPD per patient (0 for those left out) and the largest Pareto k."""
+    loo_i, max_k, _ = _pointwise_loo_k(fit)
+    return loo_i, max_k
+
+
+def _pointwise_loo_k(fit) -> tuple[pd.Series, float, list]:
+    """As :func:`_pointwise_loo`, plus the patients with Pareto k > 0.7."""
     res, patients, excluded = _loo_of(fit)
     loo_i = pd.Series(np.asarray(res.loo_i).ravel(), index=patients)
     loo_i = pd.concat([loo_i, pd.Series(0.0, index=excluded)])
     k = np.asarray(res.pareto_k).ravel()
-    return loo_i, float(np.max(k)) if k.size else float("nan")
+    return (loo_i, float(np.max(k)) if k.size else float("nan"),
+            high_k_patients(k, patients))
 
 
-def elpd_difference(fit_a, fit_b) -> dict:
+def elpd_difference(fit_a, fit_b, *, strict: bool = False,
+                    names: tuple[str, str] = ("fit_a", "fit_b")) -> dict:
     """Paired leave-one-patient-out ELPD difference ``a - b`` and its standard error.
 
     Parameters
@@ -91,26 +101,47 @@ def elpd_difference(fit_a, fit_b) -> dict:
         or InferenceData with a per-patient ``recovery`` log-likelihood. Patients
         censored at time 0 contribute exactly 0 to both ELPDs and to the difference.
 
+    strict : bool
+        Raise :class:`~footdrop_bayes.ConvergenceError` instead of warning when a fit
+        failed its diagnostics or has patients with Pareto k > 0.7.
+    names : (str, str)
+        How the two fits are named in that warning.
+
     Returns
     -------
     dict
         ``elpd_a``, ``elpd_b`` (each equal to the fit's own ``loo().elpd_loo``),
-        ``elpd_diff``, ``se_diff`` (sample variance, ``ddof=1``) and ``max_pareto_k``.
+        ``elpd_diff``, ``se_diff`` (sample variance, ``ddof=1``), ``max_pareto_k`` and
+        ``high_k_patients`` (``{name: ids}`` of patients with Pareto k > 0.7).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When either fit failed its convergence diagnostics or has patients with Pareto
+        k > 0.7 (:mod:`.fit_checks`), naming the fits and the patients.
     """
-    a, ka = _pointwise_loo(fit_a)
-    b, kb = _pointwise_loo(fit_b)
+    res = _elpd_difference(fit_a, fit_b)
+    high = res["high_k_patients"] = dict(zip(names, res.pop("_high"), strict=True))
+    warn_or_raise(comparison_problems(dict(zip(names, (fit_a, fit_b), strict=True)), high),
+                  "the ELPD difference", strict=strict)
+    return res
+
+
+def _elpd_difference(fit_a, fit_b) -> dict:
+    a, ka, ha = _pointwise_loo_k(fit_a)
+    b, kb, hb = _pointwise_loo_k(fit_b)
     if len(a) != len(b) or not a.index.sort_values().equals(b.index.sort_values()):
         raise ValueError("the two fits are not of the same patients "
                          f"({len(a)} and {len(b)} patients)")
     d = (a - b.reindex(a.index)).to_numpy()
     return {"elpd_a": float(a.sum()), "elpd_b": float(b.sum()), "elpd_diff": float(d.sum()),
             "se_diff": float(np.sqrt(d.size * np.var(d, ddof=1))),
-            "max_pareto_k": max(ka, kb)}
+            "max_pareto_k": max(ka, kb), "_high": (ha, hb)}
 
 
 def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
                          random_seed: int | None = None, sampler_config: dict | None = None,
-                         model_class=None) -> pd.DataFrame:
+                         model_class=None, strict: bool = False) -> pd.DataFrame:
     """Leave-one-patient-out ELPD lost when each term is dropped from the model.
 
     Parameters
@@ -125,6 +156,10 @@ def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
         Sampler settings of the refits, merged over the full model's.
     model_class : type, optional
         Class used for the refits (default ``type(model)``).
+    strict : bool
+        Raise :class:`~footdrop_bayes.ConvergenceError` instead of warning when the full
+        model or a refit failed its diagnostics or has patients with Pareto k > 0.7
+        (checked before any refit for the full model, so a failed fit costs no refits).
 
     Returns
     -------
@@ -132,12 +167,23 @@ def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
         Columns ``term, elpd_full, elpd_without, elpd_diff, se_diff, max_pareto_k``,
         sorted by ``elpd_diff`` (largest loss first). ``max_pareto_k`` above 0.7 flags an
         unreliable PSIS estimate.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Once, naming every failed fit ("full model", "model without <term>") and the
+        patients with Pareto k > 0.7.
     """
     factors, covariates = list(model.factors), list(model.covariates)
     terms = factors + covariates if terms is None else list(terms)
     bad = [t for t in terms if t not in factors + covariates]
     if bad:
         raise ValueError(f"{bad} are not terms of the model ({factors + covariates})")
+    _, _, full_high = _pointwise_loo_k(model)
+    fits, high = {"full model": model}, {"full model": full_high}
+    if strict:
+        warn_or_raise(comparison_problems(fits, high), "the drop-term comparison",
+                      strict=True)
     cls = model_class or type(model)
     sconf = dict(getattr(model, "sampler_config", None) or {}) | dict(sampler_config or {})
     mconf = getattr(model, "model_config", None)
@@ -149,9 +195,13 @@ def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
                       sampler_config=sconf)
         seed = None if random_seed is None else random_seed + k
         reduced.fit(random_seed=seed)
-        res = elpd_difference(model, reduced)
+        res = _elpd_difference(model, reduced)
+        fits[f"model without {term}"] = reduced
+        high[f"model without {term}"] = res["_high"][1]
         rows.append({"term": term, "elpd_full": res["elpd_a"], "elpd_without": res["elpd_b"],
                      "elpd_diff": res["elpd_diff"], "se_diff": res["se_diff"],
                      "max_pareto_k": res["max_pareto_k"]})
+    warn_or_raise(comparison_problems(fits, high), "the drop-term comparison",
+                  strict=strict)
     df = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
     return df.sort_values("elpd_diff", ascending=False, kind="stable").reset_index(drop=True)
