@@ -106,3 +106,71 @@ def test_posterior_file_has_no_draws_by_patient_arrays(categorical_model, tmp_pa
     assert w.sum() == n and cd["pattern_of"].sizes["patient"] == n
     np.testing.assert_array_equal(np.bincount(cd["pattern_of"].values), w)
     assert isinstance(cd, xr.Dataset)
+
+
+# ------------------------------------------------------------------ g-computation, curves
+def patient_curves(model, set_factor=None, level=None, times=None):
+    """Every patient's own recovery curve per draw, plain numpy (patients x draws)."""
+    post, d = model.idata.posterior, model.data
+    grid = d.grid
+    times = grid[1:] if times is None else np.asarray(times, float)
+    alpha = post["alpha"].values
+    h0 = np.concatenate([np.zeros(alpha.shape[:2] + (1,)),
+                         np.cumsum(np.exp(alpha) * np.diff(grid), axis=-1)], axis=-1)
+    t_idx = [int(np.flatnonzero(np.isclose(grid, t))[0]) for t in times]
+    eta = np.zeros(alpha.shape[:2] + (d.n_patients,))
+    for f in model.factors:
+        code = d.codes[f] if f != set_factor else np.full(d.n_patients, level)
+        eta += post[f"b_{f}"].values[..., code]
+    if model.group:
+        eta += post[f"u_{model.group}"].values[..., d.codes[model.group]]
+    if model.covariates:
+        eta += np.einsum("cdk,nk->cdn", post["beta_std"].values, d.z)
+    return 1 - np.exp(-h0[:, :, None, t_idx] * np.exp(eta)[..., None])   # (c, d, n, T)
+
+
+@pytest.mark.parametrize("model_name", ["categorical_model", "fitted_model"])
+def test_level_draws_equal_per_patient_brute_force(model_name, request):
+    from footdrop_bayes.summaries import gcomp
+
+    model = request.getfixturevalue(model_name)
+    draws = gcomp.level_recovery_draws(model, times="grid")
+    for f in model.factors:
+        for k, lv in enumerate(model.data.levels[f]):
+            expected = patient_curves(model, f, k).mean(axis=2)
+            np.testing.assert_allclose(draws[f].sel({f: str(lv)}).values, expected,
+                                       rtol=1e-10, atol=1e-13)
+    overall = gcomp.overall_recovery_draws(model, times="grid")
+    np.testing.assert_allclose(overall.values, patient_curves(model).mean(axis=2),
+                               rtol=1e-10, atol=1e-13)
+
+
+def test_subgroup_draws_equal_per_patient_brute_force(categorical_model):
+    from footdrop_bayes.plots import subgroup_recovery_draws
+
+    m = categorical_model
+    curves = patient_curves(m)
+    for factor in ("cause", "clinic"):
+        got = subgroup_recovery_draws(m, factor)
+        g = m.cohort.covariates[factor]
+        for lv in g.cat.categories:
+            mask = (g == lv).to_numpy()
+            np.testing.assert_allclose(got.sel({factor: str(lv)}).values,
+                                       curves[:, :, mask].mean(axis=2), rtol=1e-10)
+
+
+def test_small_blocks_and_the_cache_do_not_change_results(categorical_model, monkeypatch):
+    from footdrop_bayes.summaries import gcomp, median_recovery_times
+
+    m = categorical_model
+    whole = gcomp.level_recovery_draws(m, times="grid")["cause"]
+    assert gcomp.level_recovery_draws(m, times="grid")["cause"] is whole      # cached
+    medians = median_recovery_times(m)
+    monkeypatch.setattr(gcomp, "MAX_BLOCK", 1)              # one profile per block
+    m.__dict__.pop("_gcomp_cache", None)
+    blocks = gcomp.level_recovery_draws(m, times="grid")["cause"]
+    xr.testing.assert_allclose(whole, blocks)
+    m.__dict__.pop("_gcomp_cache", None)
+    again = median_recovery_times(m)
+    np.testing.assert_allclose(again[["median", "low", "high"]].to_numpy(float),
+                               medians[["median", "low", "high"]].to_numpy(float))

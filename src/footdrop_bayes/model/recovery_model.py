@@ -429,9 +429,9 @@ class RecoveryModel:
         """Per-pattern PSIS terms (cached per posterior) and the weighted totals."""
         from . import loo as pl
 
-        key = (id(self.idata.posterior), reff)
+        key = (self.idata.posterior, reff)
         cached = getattr(self, "_loo_cache", None)
-        if cached is None or cached[0] != key:
+        if cached is None or cached[0][0] is not key[0] or cached[0][1] != reff:
             pat = self.data.patterns
             keep = pat["event"] | (pat["l_idx"] > 0)
             idx = np.flatnonzero(keep)
