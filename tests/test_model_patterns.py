@@ -174,3 +174,15 @@ def test_small_blocks_and_the_cache_do_not_change_results(categorical_model, mon
     again = median_recovery_times(m)
     np.testing.assert_allclose(again[["median", "low", "high"]].to_numpy(float),
                                medians[["median", "low", "high"]].to_numpy(float))
+
+
+def test_prior_shares_equal_the_per_patient_simulation(fitted_model, monkeypatch):
+    from footdrop_bayes.model import prior_curves
+    from footdrop_bayes.plots import prior_curves as curves_of
+
+    expected = curves_of(fitted_model.prior_predictive(40, random_seed=8))
+    monkeypatch.setattr(prior_curves, "MAX_BLOCK", 3 * fitted_model.data.n_patients)
+    got = prior_curves.prior_recovery_shares(fitted_model, 40, random_seed=8)
+    assert got.dims == ("chain", "draw", "time")
+    np.testing.assert_array_equal(curves_of(got).values, expected.values)
+    np.testing.assert_array_equal(curves_of(got)["time"].values, expected["time"].values)
