@@ -59,3 +59,20 @@ def multicentre_model():
         "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
         "on_convergence_failure": "ignore"})
     return model.fit(random_seed=20240602)
+
+
+@pytest.fixture(scope="session")
+def categorical_model():
+    """A fitted model of a simulated categorical-only cohort with clinics (400 patients).
+
+    Many patients share a pattern (covariates and interval), so pattern-based results
+    (LOO, g-computation, curves) are checked against per-patient brute force on a cohort
+    where collapsing actually happens. 2 chains x 150 draws; do not refit or mutate.
+    """
+    visits, patients, _ = fb.simulate_cohort(400, n_clinics=3, random_seed=5)
+    cohort = fb.Cohort.from_visits(visits, patients, follow_up=6,
+                                   factors=["cause", "sex", "clinic"], covariates=[])
+    model = fb.RecoveryModel(cohort, group="clinic", sampler_config={
+        "chains": 2, "draws": 150, "tune": 150, "progressbar": False,
+        "on_convergence_failure": "ignore"})
+    return model.fit(random_seed=3)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import footdrop_bayes as fb
 
@@ -28,10 +29,14 @@ def test_posterior_variables_and_dims(fitted_model):
     assert list(post["covariate"].values) == list(fitted_model.covariates)
     sd = fitted_model.covariate_scaling["sd"].to_xarray()
     np.testing.assert_allclose(post["beta"], post["beta_std"] / sd)
-    ll = fitted_model.idata.log_likelihood["recovery"]
-    assert ll.dims == ("chain", "draw", "patient")
-    assert list(ll["patient"].values) == list(cohort.patient_ids)
+    # no patients x draws array: the log-likelihood is per pattern, computed on demand
+    assert "log_likelihood" not in fitted_model.idata.groups()
+    ll = fitted_model.pattern_log_likelihood()
+    assert ll.dims == ("chain", "draw", "pattern")
+    assert ll.sizes["pattern"] == len(fitted_model.data.patterns["weight"])
     assert np.isfinite(ll).all() and (ll <= 0).all()
+    of = fitted_model.idata.constant_data["pattern_of"]
+    assert of.dims == ("patient",) and list(of["patient"].values) == list(cohort.patient_ids)
 
 
 def test_diagnostics_keys(fitted_model):
@@ -90,11 +95,24 @@ def test_posterior_predictive_intervals(fitted_model):
     np.testing.assert_array_equal(again["recovery_time"], pp["recovery_time"])
 
 
+def per_patient_loglik(model):
+    """The patients x draws log-likelihood, straight from the likelihood formula."""
+    from footdrop_bayes.model.likelihood import interval_loglik_numpy
+
+    post, d = model.idata.posterior, model.data
+    eta = model.linear_predictor().values
+    ll = interval_loglik_numpy(post["alpha"].values, eta, d.widths, d.l_idx, d.r_idx,
+                               d.event)
+    return xr.DataArray(ll, dims=("chain", "draw", "patient"),
+                        coords={"chain": post.chain.values, "draw": post.draw.values,
+                                "patient": d.patients.values})
+
+
 def test_loo_is_per_patient(fitted_model):
     import arviz as az
 
     loo = fitted_model.loo(pointwise=True)
-    ll = fitted_model.idata.log_likelihood["recovery"]
+    ll = per_patient_loglik(fitted_model)
     out = fitted_model.uninformative_patients()
     iv = fitted_model.cohort.intervals
     # the bundled cohort has patients seen only at referral: censored at 0, log-lik == 0
@@ -109,7 +127,9 @@ def test_loo_is_per_patient(fitted_model):
     # all patients at once: the uninformative ones have infinite/NaN k; the ELPD of
     # the rest is unchanged by leaving them out (their contribution is exactly 0)
     with pytest.warns(UserWarning):
-        full = az.loo(fitted_model.idata, var_name="recovery", pointwise=True)
+        full = az.loo(az.InferenceData(posterior=fitted_model.idata.posterior,
+                                       log_likelihood=ll.to_dataset(name="recovery")),
+                      var_name="recovery", pointwise=True)
     k_out = full.pareto_k.sel(patient=list(out)).values
     assert not np.isfinite(k_out).any() or (k_out > 0.7).all()
     elpd_i = full.loo_i.drop_sel(patient=list(out))
@@ -123,8 +143,10 @@ def test_save_load_roundtrip(fitted_model, tmp_path):
     assert loaded.factors == fitted_model.factors
     assert loaded.model_config == fitted_model.model_config
     np.testing.assert_allclose(loaded.recovery_curves(), fitted_model.recovery_curves())
-    np.testing.assert_allclose(loaded.idata.log_likelihood["recovery"],
-                               fitted_model.idata.log_likelihood["recovery"])
+    np.testing.assert_allclose(loaded.pattern_log_likelihood(),
+                               fitted_model.pattern_log_likelihood())
+    np.testing.assert_allclose(loaded.loo().elpd_loo, fitted_model.loo().elpd_loo,
+                               rtol=1e-12)
 
 
 def test_load_refuses_other_version_and_mismatch(fitted_model, tmp_path):

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 
 from . import classical, plots, summaries
 from .analysis import Analysis
+from .model.prior_curves import prior_recovery_shares
 from .options import per_phrase
 
 
@@ -79,7 +80,7 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"and the study-style percentage (withdrawn excluded)."),
         "prior_predictive": (
             lambda: plots.plot_prior_predictive(
-                model.prior_predictive(500, random_seed=random_seed),
+                prior_recovery_shares(model, 500, random_seed=random_seed),
                 classical.kaplan_meier(a.cohort, alpha=1 - a.interval), time_unit=unit),
             "Prior predictive check: cohort recovery curves simulated from the prior "
             "(50% and 90% bands, sample curves) against the observed Kaplan–Meier curve."),

@@ -165,17 +165,51 @@ class RecoveryModel:
             raise RuntimeError("the model has not been fitted yet: call .fit() first")
 
     def _add_log_likelihood(self):
-        post = self.idata.posterior
-        eta = self._eta(post, self.data.codes, self.data.z)
-        ll = interval_loglik_numpy(post["alpha"].values, eta, self.data.widths,
-                                   self.data.l_idx, self.data.r_idx, self.data.event)
-        da = xr.DataArray(ll, dims=("chain", "draw", "patient"),
-                          coords={"chain": post.chain.values, "draw": post.draw.values,
-                                  "patient": self.data.patients.values})
-        ds = xr.Dataset({"recovery": da})
+        """Drop any per-observation log-likelihood group: it is computed per pattern.
+
+        The pointwise log-likelihood is a function of the posterior and the pattern table
+        (stored in ``constant_data``); :meth:`pattern_log_likelihood` evaluates it and
+        :meth:`loo` uses it block by block, so no patients (or patterns) x draws array is
+        kept in memory or written to the posterior file.
+        """
         if "log_likelihood" in self.idata.groups():
             del self.idata["log_likelihood"]
-        self.idata.add_groups({"log_likelihood": ds}, warn_on_custom_groups=False)
+
+    def _pattern_loglik_block(self, idx) -> np.ndarray:
+        """Log-likelihood of patterns ``idx``, shape (len(idx), chain * draw), chain-major."""
+        post = self.idata.posterior
+        pat = self.data.patterns
+        codes = {k: v[idx] for k, v in pat["codes"].items()}
+        eta = self._eta(post, codes, pat["z"][idx])
+        ll = interval_loglik_numpy(post["alpha"].values, eta, self.data.widths,
+                                   pat["l_idx"][idx], pat["r_idx"][idx], pat["event"][idx])
+        return ll.reshape(-1, len(idx)).T
+
+    def pattern_log_likelihood(self, patterns=None) -> xr.DataArray:
+        """Pointwise log-likelihood of the likelihood's patterns in every draw.
+
+        Every patient's term is that of its pattern: ``ll.isel(pattern=pattern_of)``
+        with ``pattern_of = idata.constant_data["pattern_of"]`` (a patients x draws array:
+        only for small cohorts).
+
+        Parameters
+        ----------
+        patterns : array of int, optional
+            Pattern indices (default all; ``len(data.patterns["weight"])`` of them).
+
+        Returns
+        -------
+        DataArray, dims (chain, draw, pattern)
+        """
+        self._require_fit()
+        n = len(self.data.patterns["weight"])
+        idx = np.arange(n) if patterns is None else np.asarray(patterns, dtype=np.int64)
+        post = self.idata.posterior
+        ll = self._pattern_loglik_block(idx).T.reshape(post.sizes["chain"],
+                                                       post.sizes["draw"], len(idx))
+        return xr.DataArray(ll, dims=("chain", "draw", "pattern"),
+                            coords={"chain": post.chain.values, "draw": post.draw.values,
+                                    "pattern": idx}, name="recovery")
 
     def _add_constant_data(self):
         iv = self.cohort.intervals
@@ -186,6 +220,11 @@ class RecoveryModel:
             ds[f] = ("patient", self.data.codes[f])
         for c in self.covariates:
             ds[c] = ("patient", self.cohort.covariates[c].to_numpy(float))
+        pat = self.data.patterns
+        ds["pattern_of"] = ("patient", self.data.pattern_of)
+        ds["pattern_weight"] = ("pattern", pat["weight"])
+        for key in ("l_idx", "r_idx", "event"):
+            ds[f"pattern_{key}"] = ("pattern", pat[key].astype(np.int64))
         if "constant_data" in self.idata.groups():
             del self.idata["constant_data"]
         self.idata.add_groups({"constant_data": ds}, warn_on_custom_groups=False)
@@ -333,29 +372,40 @@ class RecoveryModel:
         mask = (~self.data.event) & (self.data.l_idx == 0)
         return self.data.patients[mask]
 
-    def loo(self, *, strict: bool = False, **kwargs):
-        """Leave-one-patient-out PSIS-LOO (:func:`arviz.loo` on the per-patient terms).
+    def loo(self, *, pointwise: bool = False, reff: float | None = None,
+            scale: str = "log", strict: bool = False):
+        """Leave-one-patient-out PSIS-LOO, exact, computed on the likelihood's patterns.
 
-        Patients censored at time 0 (:meth:`uninformative_patients`) are left out: their
-        log-likelihood is identically 0, which contributes exactly 0 to the ELPD of any
-        model but makes PSIS's Pareto k infinite. The result is therefore the ELPD of the
-        informative patients; it equals the all-patient ELPD and is comparable between
-        models fitted to the same cohort.
+        Identical patients have identical log-likelihoods, hence identical PSIS terms:
+        PSIS runs once per distinct pattern and each pattern counts as many times as it
+        has patients (:mod:`.loo`), giving :func:`arviz.loo`'s per-patient numbers without
+        forming the patients x draws matrix. Patients censored at time 0
+        (:meth:`uninformative_patients`) are left out: their log-likelihood is
+        identically 0, which contributes exactly 0 to the ELPD of any model but makes
+        PSIS's Pareto k infinite. The result is therefore the ELPD of the informative
+        patients; it equals the all-patient ELPD and is comparable between models fitted
+        to the same cohort.
 
         Parameters
         ----------
+        pointwise : bool
+            Add per-patient ``loo_i`` and ``pareto_k`` (dim ``patient``; the result can
+            then be given to :func:`arviz.compare`).
+        reff : float, optional
+            Relative efficiency of the draws (default as :func:`arviz.loo`).
+        scale : {"log", "negative_log", "deviance"}
+            As :func:`arviz.loo`.
         strict : bool
             Raise :class:`~footdrop_bayes.ConvergenceError` instead of warning when the
             fit failed its diagnostics or has patients with Pareto k > 0.7.
-        **kwargs
-            Passed to :func:`arviz.loo`.
 
         Returns
         -------
         arviz.ELPDData
-            As :func:`arviz.loo`, plus ``n_excluded`` (patients left out) and
-            ``excluded_patients`` (their ids); ``n_data_points`` counts the patients used;
-            ``high_k_patients``: ids of patients with Pareto k > 0.7.
+            As :func:`arviz.loo`, plus ``n_excluded`` (patients left out),
+            ``excluded_patients`` (their ids), ``n_patterns`` (distinct patterns scored),
+            ``max_pareto_k`` and ``high_k_patients`` (ids of patients with Pareto
+            k > 0.7); ``n_data_points`` counts the patients used.
 
         Warns
         -----
@@ -363,25 +413,73 @@ class RecoveryModel:
             When the fit failed its diagnostics or has patients with Pareto k > 0.7
             (naming them): an ELPD of a broken fit must not be used quietly.
         """
+        from ..summaries.fit_checks import (
+            PARETO_K_THRESHOLD,
+            comparison_problems,
+            warn_or_raise,
+        )
+        from . import loo as pl
+
         self._require_fit()
-        ll = self.idata.log_likelihood["recovery"]
+        values, per_pattern, keep = self._pattern_loo(reff)
+        scale_value = {"log": 1, "negative_log": -1, "deviance": -2}.get(scale.lower())
+        if scale_value is None:
+            raise TypeError('Valid scale values are "deviance", "log", "negative_log"')
+        values["elpd_loo"] *= scale_value
+        values["se"] *= abs(scale_value)
+        values["scale"] = scale.lower()
+        post = self.idata.posterior
+        n_samples = post.sizes["chain"] * post.sizes["draw"]
+        use = keep[self.data.pattern_of]
+        pw = None
+        if pointwise:
+            of = self.data.pattern_of[use]
+            ids = self.data.patients.values[use]
+            pw = {"loo_i": xr.DataArray(scale_value * per_pattern["loo_i"][of],
+                                        dims=["patient"], coords={"patient": ids},
+                                        name="loo_i"),
+                  "pareto_k": xr.DataArray(per_pattern["pareto_k"][of], dims=["patient"],
+                                           coords={"patient": ids})}
+        result = pl.elpd_data(values, n_samples, pointwise=pw)
         excluded = self.uninformative_patients()
-        keep = ~ll["patient"].isin(excluded.values)
-        idata = az.InferenceData(posterior=self.idata.posterior,
-                                 log_likelihood=xr.Dataset({"recovery": ll.isel(patient=keep)}))
-        kwargs.pop("pointwise", None)     # always pointwise: Pareto k per patient
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Pp]areto.*", category=UserWarning)
-            result = az.loo(idata, var_name="recovery", pointwise=True, **kwargs)
         result["n_excluded"] = len(excluded)
         result["excluded_patients"] = list(excluded)
-        from ..summaries.fit_checks import comparison_problems, high_k_patients, warn_or_raise
-
-        high = high_k_patients(result.pareto_k)
-        result["high_k_patients"] = high
-        warn_or_raise(comparison_problems({"this model": self}, {"this model": high}),
+        result["n_patterns"] = int(keep.sum())
+        result["max_pareto_k"] = (float(per_pattern["pareto_k"][keep].max()) if keep.any()
+                                  else float("nan"))
+        k_patient = per_pattern["pareto_k"][self.data.pattern_of]
+        high = self.data.patients[use & ~(k_patient <= PARETO_K_THRESHOLD)]
+        result["high_k_patients"] = [p.item() if hasattr(p, "item") else p for p in high]
+        warn_or_raise(comparison_problems({"this model": self},
+                                          {"this model": result["high_k_patients"]}),
                       "PSIS-LOO", strict=strict)
         return result
+
+    def _pattern_loo(self, reff=None):
+        """Per-pattern PSIS terms (cached per posterior) and the weighted totals."""
+        from . import loo as pl
+
+        key = (self.idata.posterior, reff)
+        cached = getattr(self, "_loo_cache", None)
+        if cached is None or cached[0][0] is not key[0] or cached[0][1] != reff:
+            pat = self.data.patterns
+            keep = pat["event"] | (pat["l_idx"] > 0)
+            idx = np.flatnonzero(keep)
+            post = self.idata.posterior
+            n_samples = post.sizes["chain"] * post.sizes["draw"]
+            r = pl.relative_eff(post) if reff is None else float(reff)
+            terms = pl.pattern_pointwise(lambda j: self._pattern_loglik_block(idx[j]),
+                                         len(idx), n_samples, r)
+            per_pattern = {k: np.full(len(keep), np.nan) for k in terms}
+            for k, v in terms.items():
+                per_pattern[k][idx] = v
+            self._loo_cache = (key, per_pattern, keep)
+        _, per_pattern, keep = self._loo_cache
+        values = pl.weighted_elpd(per_pattern["loo_i"][keep], per_pattern["lppd_i"][keep],
+                                  self.data.patterns["weight"][keep])
+        gk = pl.good_k(self.idata.posterior.sizes["chain"] * self.idata.posterior.sizes["draw"])
+        values["warning"] = bool(np.any(per_pattern["pareto_k"][keep] > gk))
+        return values, per_pattern, keep
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

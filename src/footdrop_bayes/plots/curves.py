@@ -55,15 +55,31 @@ def subgroup_recovery_draws(model, factor: str) -> xr.DataArray:
         Dims ``chain, draw, <factor>, <time_unit>`` (levels in the cohort's order, times
         ``grid[1:]``).
     """
-    curves = model.recovery_curves()
-    g = model.cohort.covariates[factor]
-    g = g.reindex(curves["patient"].values)
+    from ..model.profiles import distinct_profiles, weighted_curves
+
+    g = model.cohort.covariates[factor].reindex(model.data.patients)
     levels = list(g.cat.categories) if isinstance(g.dtype, pd.CategoricalDtype) \
         else list(pd.unique(g))
-    parts = [curves.sel(patient=(g == lv).to_numpy()).mean("patient") for lv in levels]
-    out = xr.concat(parts, dim=pd.Index([str(lv) for lv in levels], name=factor),
-                    coords="minimal")
-    return out.transpose(*SAMPLE_DIMS, factor, ...).rename("recovery_probability")
+    label = pd.Index(levels).get_indexer(g.astype(object)) if not \
+        isinstance(g.dtype, pd.CategoricalDtype) else g.cat.codes.to_numpy()
+    # identical patients (covariates and level) have identical curves: sum over the
+    # distinct profiles with their counts, in bounded blocks
+    known = np.asarray(label) >= 0                                      # missing: none
+    codes, z, lab, counts = distinct_profiles(
+        {k: v[known] for k, v in model.data.codes.items()}, model.data.z[known],
+        np.asarray(label)[known])
+    times = model.data.grid[1:]
+    total = weighted_curves(model, codes, z, counts, times, labels=lab,
+                            n_labels=len(levels))[:, :, 0]           # (c, d, level, T)
+    n = np.bincount(lab, weights=counts, minlength=len(levels))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n[None, None, :, None]
+    post = model.idata.posterior
+    out = xr.DataArray(mean, dims=("chain", "draw", factor, model.data.time_unit),
+                       coords={"chain": post.chain.values, "draw": post.draw.values,
+                               factor: [str(lv) for lv in levels],
+                               model.data.time_unit: times})
+    return out.rename("recovery_probability")
 
 
 def _time_dim(da: xr.DataArray, factor: str) -> str:

@@ -2,7 +2,8 @@ r"""Model comparison as a second opinion on the ranking: drop one term, refit, c
 
 For each term the model is refitted without it (same cohort, priors and sampler
 settings) and both fits are scored by leave-one-patient-out cross-validation (PSIS-LOO,
-one log-likelihood term per patient), each by the model's own
+one log-likelihood term per patient, computed once per distinct pattern and weighted by
+its patients), each by the model's own
 :meth:`~footdrop_bayes.RecoveryModel.loo`: patients censored at time 0 (log-likelihood
 exactly 0 under every model) are left out of PSIS and add exactly 0, so the ELPDs here
 are the models' own ``loo().elpd_loo``. With pointwise differences
@@ -41,8 +42,10 @@ def _loo_of(fit, **kwargs):
 
     Returns ``(result, patients, excluded)``: the :class:`arviz.ELPDData`, the ids of
     the patients it scores and the ids of those left out. A fitted ``RecoveryModel``
-    leaves out the patients censored at time 0 (log-likelihood identically 0, which adds
-    exactly 0 to the ELPD but gives PSIS an infinite Pareto k); for a bare InferenceData
+    computes it exactly on its likelihood's patterns (PSIS once per distinct pattern,
+    weighted by its patients: no patients x draws matrix) and leaves out the patients
+    censored at time 0 (log-likelihood identically 0, which adds exactly 0 to the ELPD
+    but gives PSIS an infinite Pareto k); for a bare InferenceData
     the same rule is applied to its ``recovery`` log-likelihood (terms that are exactly 0
     in every draw), so both routes give the same numbers.
     """
@@ -50,10 +53,8 @@ def _loo_of(fit, **kwargs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             res = fit.loo(pointwise=True, **kwargs)
-        ll = fit.idata.log_likelihood["recovery"]
         excluded = np.asarray(res["excluded_patients"])
-        patients = ll["patient"].values[~np.isin(ll["patient"].values, excluded)]
-        return res, patients, excluded
+        return res, res.loo_i["patient"].values, excluded
     ll_group = getattr(fit, "log_likelihood", None)
     if ll_group is None:
         raise ValueError("need a fitted RecoveryModel or an InferenceData with a "

@@ -11,7 +11,9 @@ posterior draw ``s``,
 
 i.e. every patient's factor is set to ``l``, the model's recovery curve is computed for
 each patient (keeping their other covariates, and their clinic if the model has one), and
-the curves are averaged over patients. The median and equal-tailed interval over draws
+the curves are averaged over patients — computed over the distinct profiles of the other
+covariates weighted by their counts (identical patients have identical curves), in blocks
+of bounded size, never as a patients x draws array. The median and equal-tailed interval over draws
 summarise it; differences between levels are taken draw by draw. The observed
 Kaplan–Meier recovery proportion of the patients at that level is given alongside.
 
@@ -34,12 +36,11 @@ from ._common import (
     check_times,
     interval_quantiles,
     model_data,
-    n_samples,
     summarise,
 )
 from .observed import km_recovery
 
-#: Upper bound on the number of (sample x patient x time) values evaluated at once.
+#: Upper bound on the number of (sample x profile x time) values evaluated at once.
 MAX_BLOCK = 5_000_000
 
 
@@ -52,27 +53,70 @@ def _default_time(cohort) -> float:
 def averaged_recovery(model, data: pd.DataFrame, times) -> xr.DataArray:
     """Recovery curve averaged over the patients (rows) of ``data``, in every draw.
 
-    Evaluates :meth:`RecoveryModel.recovery_curves` in blocks of patients so memory stays
-    bounded on large cohorts.
+    Identical rows have identical curves: the average is taken over the distinct
+    profiles of ``data`` weighted by their counts (:mod:`footdrop_bayes.model.profiles`),
+    in blocks of at most :data:`MAX_BLOCK` (sample x profile x time) values so memory
+    stays bounded on large cohorts.
 
     Returns
     -------
     xarray.DataArray
         Dims ``chain, draw, <time_unit>``.
     """
-    first = model.recovery_curves(data=data.iloc[:1], times=times)
-    step = max(1, MAX_BLOCK // max(1, n_samples(first) * len(times)))
-    total = None
-    for start in range(0, len(data), step):
-        s = model.recovery_curves(data=data.iloc[start:start + step], times=times)
-        s = s.sum("patient")
-        total = s if total is None else total + s
-    return total / len(data)
+    from ..model.profiles import distinct_profiles, weighted_curves
+
+    times = np.asarray(times, float)
+    codes, z, _ = model._profiles(data)
+    codes_u, z_u, _, counts = distinct_profiles(codes, z)
+    total = weighted_curves(model, codes_u, z_u, counts, times, max_block=MAX_BLOCK)
+    return _label(model, total[:, :, 0, 0] / counts.sum(), times)
+
+
+def _label(model, values: np.ndarray, times, extra: dict | None = None) -> xr.DataArray:
+    """Label a (chain, draw, [extra dims], time) array of curve draws."""
+    post = model.idata.posterior
+    tdim = model.cohort.time_unit
+    coords = {"chain": post.chain.values, "draw": post.draw.values}
+    dims = ["chain", "draw"]
+    for k, v in (extra or {}).items():
+        dims.append(k)
+        coords[k] = v
+    dims.append(tdim)
+    coords[tdim] = np.asarray(times, float)
+    return xr.DataArray(values, dims=dims, coords=coords, name="recovery_probability")
+
+
+def _cached(model, key, compute):
+    """Memoise per-draw summaries on the model, keyed by its posterior (small arrays)."""
+    post = model.idata.posterior
+    owner, store = model.__dict__.get("_gcomp_cache", (None, None))
+    if owner is not post:                      # a new fit: forget the old posterior's
+        store = {}
+        model.__dict__["_gcomp_cache"] = (post, store)
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def _factor_draws(model, f: str, times: np.ndarray) -> xr.DataArray:
+    """Every patient set to each level of ``f``: draws (chain, draw, f, time)."""
+    from ..model.profiles import level_profiles, weighted_curves
+
+    codes, z, counts = level_profiles(model, f)
+    b = model.idata.posterior[f"b_{f}"].values                       # (c, d, levels)
+    total = weighted_curves(model, codes, z, counts, times, shifts=b - b[..., :1],
+                            max_block=MAX_BLOCK)
+    levels = [str(c) for c in model.data.levels[f]]
+    return _label(model, total[:, :, :, 0] / counts.sum(), times, {f: levels})
 
 
 def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
                          times=None) -> dict[str, xr.DataArray]:
     """Cohort-averaged recovery probability for every level of each factor, per draw.
+
+    Setting factor ``f`` to level ``l`` for the whole cohort is computed over the
+    distinct profiles of the cohort's other covariates, weighted by their counts (the
+    same numbers as averaging every patient's curve, without patients x draws arrays).
 
     Parameters
     ----------
@@ -91,30 +135,26 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
     """
     cohort = model.cohort
     times = check_times(times, cohort.grid, cohort.grid[1:])
-    data = model_data(model)
     terms = list(model.factors) if terms is None else list(terms)
     bad = [t for t in terms if t not in model.factors]
     if bad:
         raise ValueError(f"{bad} are not factors of the model ({list(model.factors)})")
-    out = {}
-    for f in terms:
-        cats = data[f].cat.categories if isinstance(data[f].dtype, pd.CategoricalDtype) \
-            else pd.Index(pd.unique(data[f]))
-        per_level = []
-        for lv in cats:
-            d = data.copy()
-            d[f] = pd.Categorical([lv] * len(d), categories=cats)
-            per_level.append(averaged_recovery(model, d, times))
-        out[f] = xr.concat(per_level, dim=pd.Index([str(c) for c in cats], name=f),
-                           coords="minimal")
-        out[f] = out[f].transpose(*SAMPLE_DIMS, f, ...)
-    return out
+    return {f: _cached(model, ("level", f, tuple(times)),
+                       lambda f=f: _factor_draws(model, f, times)) for f in terms}
 
 
 def overall_recovery_draws(model, *, times=None) -> xr.DataArray:
     """Recovery probability averaged over the cohort as it is, per draw."""
+    from ..model.profiles import distinct_profiles, weighted_curves
+
     times = check_times(times, model.cohort.grid, model.cohort.grid[1:])
-    return averaged_recovery(model, model_data(model), times)
+
+    def compute():
+        codes, z, _, counts = distinct_profiles(model.data.codes, model.data.z)
+        total = weighted_curves(model, codes, z, counts, times, max_block=MAX_BLOCK)
+        return _label(model, total[:, :, 0, 0] / counts.sum(), times)
+
+    return _cached(model, ("overall", tuple(times)), compute)
 
 
 def recovery_probabilities(model, times=None, interval: float = 0.95, *,
