@@ -15,7 +15,13 @@ from .cohort import Cohort
 from .errors import ConvergenceError, ConvergenceWarning, DataError, DataWarning
 from .model import RecoveryModel
 from .simulate import simulate_cohort
-from .summaries import export_table, factor_ranking, hazard_ratios, recovery_probabilities
+from .summaries import (
+    export_table,
+    factor_ranking,
+    hazard_ratios,
+    recovery_probabilities,
+    withdrawal_sensitivity,
+)
 
 __version__ = "0.1.0"
 
@@ -44,4 +50,5 @@ __all__ = [
     "simulate_cohort",
     "study_table",
     "summaries",
+    "withdrawal_sensitivity",
 ]

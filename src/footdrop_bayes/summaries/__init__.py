@@ -5,7 +5,8 @@
 - :mod:`.gcomp`: recovery probabilities by level (g-computation), differences, median times;
 - :mod:`.observed`: Kaplan–Meier values shown next to the model's;
 - :mod:`.compare`: leave-one-patient-out ELPD lost when a term is dropped (refits);
-- :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables.
+- :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables;
+- :mod:`.withdrawal`: delta-adjusted withdrawal sensitivity and tipping points.
 """
 
 from .compare import drop_term_comparison, elpd_difference
@@ -26,6 +27,13 @@ from .importance import (
     ranking_table,
 )
 from .observed import km_recovery
+from .withdrawal import (
+    tipping_points,
+    withdrawal_analysis,
+    withdrawal_comparison,
+    withdrawal_differences,
+    withdrawal_sensitivity,
+)
 
 __all__ = [
     "drop_term_comparison",
@@ -46,6 +54,11 @@ __all__ = [
     "read_table",
     "recovery_differences",
     "recovery_probabilities",
+    "tipping_points",
     "to_latex",
     "to_markdown",
+    "withdrawal_analysis",
+    "withdrawal_comparison",
+    "withdrawal_differences",
+    "withdrawal_sensitivity",
 ]
