@@ -59,6 +59,8 @@ class Analysis:
     interval: float
     warnings: list[str] = field(default_factory=list)
     units: dict = field(default_factory=dict)
+    #: withdrawal sensitivity (``summaries.withdrawal_analysis``), when requested
+    withdrawal: object = None
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -81,7 +83,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             random_seed: int = 20240601, interval: float = 0.95, progressbar: bool = True,
             model_config: dict | None = None, model: RecoveryModel | None = None,
             units: Mapping | None = None,
-            say: Callable[[str], None] = print) -> Analysis:
+            say: Callable[[str], None] = print, withdrawal: bool = False,
+            deltas=None, delta_by: str | None = None) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -106,8 +109,16 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         Unit of each numeric covariate (``{"age": "year"}``), for labels.
     say : callable
         Where progress messages go.
+    withdrawal : bool
+        Add the delta-adjusted withdrawal sensitivity analysis (tables, tipping points;
+        :func:`~footdrop_bayes.summaries.withdrawal_analysis`). Off by default.
+    deltas, delta_by
+        Its delta grid and per-level deltas (see
+        :func:`~footdrop_bayes.summaries.withdrawal_sensitivity`).
     """
     caught: list[str] = []
+    if withdrawal:
+        summaries.withdrawal.check_delta_by(cohort, deltas, delta_by)
     bands = default_bands(cohort) if bands is None else dict(bands)
     fixed = [f for f in cohort.factors if f != group]
     alpha = 1 - interval
@@ -134,6 +145,15 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         hrs = summaries.hazard_ratios(model, interval=interval)
         recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
         medians = summaries.median_recovery_times(model, interval=interval)
+        sens = None
+        if withdrawal:
+            say("withdrawal sensitivity: delta-adjusted recovery, tipping points")
+            try:
+                sens = summaries.withdrawal_analysis(model, deltas, interval=interval,
+                                                     delta_by=delta_by)
+            except Exception as exc:       # a late failure must not lose the fit
+                warnings.warn(f"withdrawal sensitivity analysis failed and is left out: "
+                              f"{type(exc).__name__}: {exc}", stacklevel=2)
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
@@ -141,4 +161,4 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     return Analysis(cohort=cohort, model=model, bands=bands, study_table=table, logrank=lr,
                     cox=cox, ranking=ranking, hazard_ratios=hrs, recovery=recovery,
                     medians=medians, diagnostics=diag, interval=interval, warnings=caught,
-                    units=dict(units or {}))
+                    units=dict(units or {}), withdrawal=sens)

@@ -9,7 +9,10 @@ Files (the contract checked by ``shared/tools/check-output-folder``):
 - ``diagnostics.json`` (``divergences, max_rhat, min_ess_bulk, min_ess_tail, converged``…);
 - ``posterior.nc`` (:meth:`RecoveryModel.save`; reload with ``RecoveryModel.load``);
 - ``figures/``: every figure as PNG (300 dpi) and PDF;
-- ``report.md``: all of it in words, with the figures embedded.
+- ``report.md``: all of it in words, with the figures embedded;
+- with the withdrawal sensitivity analysis: ``withdrawal_sensitivity.csv``,
+  ``withdrawal_differences.csv``, ``withdrawal_tipping_points.csv`` and
+  ``withdrawal_comparison.csv`` (delta written as ``-inf``, numbers, ``0``, ``inf``).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def write_tables(a: Analysis, out: Path) -> None:
     a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv")
     diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
     (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+    if getattr(a, "withdrawal", None) is not None:
+        a.withdrawal.write(out)
 
 
 def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
@@ -84,14 +89,18 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  chains: int = 4,
                  seed: int = 20240601, sampler: str = "nutpie", interval: float = 0.95,
                  overwrite: bool = False, figures: bool = True, progressbar: bool = True,
-                 say: Callable[[str], None] = print) -> Analysis:
+                 say: Callable[[str], None] = print, withdrawal: bool = False,
+                 deltas=None, delta_by: str | None = None) -> Analysis:
     """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
 
-    The folder is checked before any fitting, so a clash costs no time.
+    The folder is checked before any fitting, so a clash costs no time. ``withdrawal``,
+    ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis (see
+    :func:`~footdrop_bayes.analysis.analyse`).
     """
     out = check_output_folder(out, overwrite=overwrite)
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
                 chains=chains, sampler=sampler, random_seed=seed, interval=interval,
-                progressbar=progressbar, say=say)
+                progressbar=progressbar, say=say, withdrawal=withdrawal, deltas=deltas,
+                delta_by=delta_by)
     write_report(a, out, overwrite=overwrite, figures=figures, say=say)
     return a

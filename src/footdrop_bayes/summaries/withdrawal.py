@@ -135,7 +135,23 @@ def parse_deltas(text: str) -> list[float]:
     return out
 
 
-def delta_spec(model, deltas=None, delta_by: str | None = None) -> DeltaSpec:
+def check_delta_by(cohort, deltas=None, delta_by: str | None = None) -> None:
+    """Check ``deltas`` / ``delta_by`` against a cohort before any fitting.
+
+    Raises
+    ------
+    DataError
+        Naming the factor or levels that the cohort does not have, or a malformed grid.
+    """
+    from ..errors import DataError
+
+    try:
+        delta_spec(cohort, deltas, delta_by)
+    except ValueError as exc:
+        raise DataError(f"withdrawal sensitivity: {exc}") from None
+
+
+def delta_spec(cohort, deltas=None, delta_by: str | None = None) -> DeltaSpec:
     """Validate ``deltas`` / ``delta_by`` (see :func:`withdrawal_sensitivity`)."""
     if delta_by is None:
         if isinstance(deltas, Mapping):
@@ -144,7 +160,7 @@ def delta_spec(model, deltas=None, delta_by: str | None = None) -> DeltaSpec:
         if grid.size == 0 or np.isnan(grid).any():
             raise ValueError("deltas must be numbers, -inf or inf")
         return DeltaSpec(grid=grid)
-    cov = model.cohort.covariates
+    cov = cohort.covariates
     if delta_by not in cov.columns:
         raise ValueError(f"delta_by={delta_by!r} is not a column of the cohort "
                          f"({list(cov.columns)})")
@@ -327,7 +343,7 @@ def withdrawal_draws(model, deltas=None, *, by: str | Sequence[str] | None = Non
     Parameters are those of :func:`withdrawal_sensitivity`.
     """
     cohort = model.cohort
-    spec = delta_spec(model, deltas, delta_by)
+    spec = delta_spec(cohort, deltas, delta_by)
     times = check_times(times, cohort.grid, [_default_time(cohort)])
     data = model_data(model)
     by = _by(model, by)
