@@ -7,7 +7,6 @@ import pytest
 import footdrop_bayes as fb
 from footdrop_bayes.errors import DataError
 from footdrop_bayes.summaries import withdrawal as W
-from footdrop_bayes.summaries._common import interval_quantiles
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +106,7 @@ def test_delta_by_moves_only_the_named_level(fitted_model):
     w = W.withdrawal_draws(fitted_model, {"surgery": grid}, by="treatment",
                            delta_by="treatment")
     v = w.values.values[:, :, :, 0, :]
-    for g, (term, level) in enumerate(w.groups):
+    for g, (_term, level) in enumerate(w.groups):
         spread = np.ptp(v[..., g], axis=2).max()
         if level in ("conservative", "physiotherapy"):
             assert spread == 0
@@ -123,7 +122,6 @@ def test_tipping_points_bracket_a_change_of_conclusion(fitted_model):
     tip = W.tipping_points(fitted_model, by=["cause", "treatment"], tol=1e-3)
     assert set(tip["side"]) == {"below", "above"}
     assert tip["text"].str.len().min() > 40
-    lo_q, hi_q = interval_quantiles(0.95)
     found = tip[tip["tipping_delta"].notna()
                 & (tip["tipping_delta"].abs() < W.TIPPING_RANGE[1])]
     assert len(found), "the bundled cohort has tipping points for cause"
