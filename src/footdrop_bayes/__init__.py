@@ -24,6 +24,7 @@ _LAZY = {
     "factor_ranking": ".summaries",
     "hazard_ratios": ".summaries",
     "recovery_probabilities": ".summaries",
+    "withdrawal_sensitivity": ".summaries",
 }
 _SUBMODULES = {"analysis", "classical", "cli", "cohort", "covariates", "datasets", "io",
                "model", "output", "plots", "report", "report_figures", "report_text",
@@ -60,7 +61,13 @@ if TYPE_CHECKING:  # the names as a type checker and an IDE see them
     from .cohort import Cohort
     from .model import RecoveryModel
     from .simulate import simulate_cohort
-    from .summaries import export_table, factor_ranking, hazard_ratios, recovery_probabilities
+    from .summaries import (
+        export_table,
+        factor_ranking,
+        hazard_ratios,
+        recovery_probabilities,
+        withdrawal_sensitivity,
+    )
 
 __version__ = "0.1.0"
 
@@ -89,4 +96,5 @@ __all__ = [
     "simulate_cohort",
     "study_table",
     "summaries",
+    "withdrawal_sensitivity",
 ]

@@ -68,6 +68,8 @@ class Analysis:
     clinic_effects: pd.DataFrame | None = None
     clinic_variation: pd.DataFrame | None = None
     options: dict = field(default_factory=dict)
+    #: withdrawal sensitivity (``summaries.withdrawal_analysis``), when requested
+    withdrawal: object = None
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -93,7 +95,9 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             say: Callable[[str], None] = print, target_accept: float | None = None,
             parameterization: str | Mapping | None = None,
             reference: Mapping | None = None, per: Mapping | None = None,
-            group_handling: str = "strata", clinic_curves: bool = False) -> Analysis:
+            group_handling: str = "strata", clinic_curves: bool = False,
+            withdrawal: bool = False, deltas=None,
+            delta_by: str | None = None) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -138,6 +142,12 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
 
     Every option is checked before any fitting (``DataError`` naming the CLI option and
     the keyword).
+    withdrawal : bool
+        Add the delta-adjusted withdrawal sensitivity analysis (tables, tipping points;
+        :func:`~footdrop_bayes.summaries.withdrawal_analysis`). Off by default.
+    deltas, delta_by
+        Its delta grid and per-level deltas (see
+        :func:`~footdrop_bayes.summaries.withdrawal_sensitivity`).
     """
     from . import options as opt
 
@@ -160,6 +170,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         model_config = {**(model_config or {}), "parameterization": parameterization}
     sampler_extra = {} if target_accept is None else {"target_accept": float(target_accept)}
     caught: list[str] = []
+    if withdrawal:
+        summaries.withdrawal.check_delta_by(cohort, deltas, delta_by)
     bands = default_bands(cohort) if bands is None else dict(bands)
     alpha = 1 - interval
     with warnings.catch_warnings(record=True) as log:
@@ -198,6 +210,15 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             clinic_var = summaries.clinic_variation(model, interval=interval)
         recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
         medians = summaries.median_recovery_times(model, interval=interval)
+        sens = None
+        if withdrawal:
+            say("withdrawal sensitivity: delta-adjusted recovery, tipping points")
+            try:
+                sens = summaries.withdrawal_analysis(model, deltas, interval=interval,
+                                                     delta_by=delta_by)
+            except Exception as exc:       # a late failure must not lose the fit
+                warnings.warn(f"withdrawal sensitivity analysis failed and is left out: "
+                              f"{type(exc).__name__}: {exc}", stacklevel=2)
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
@@ -208,4 +229,5 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                     units=dict(units or {}), clinic_effects=clinic_fx,
                     clinic_variation=clinic_var,
                     options={"per": dict(per or {}), "group_handling": group_handling,
-                             "clinic_curves": bool(clinic_curves)})
+                             "clinic_curves": bool(clinic_curves)},
+                    withdrawal=sens)

@@ -182,7 +182,7 @@ def cmd_fit(args: argparse.Namespace, say) -> int:
                  sampler=args.sampler, interval=args.interval, overwrite=args.overwrite,
                  say=say, progressbar=not args.quiet, **model_options(args),
                  group_handling=args.cox_clinic or "strata",
-                 clinic_curves=args.clinic_curves)
+                 clinic_curves=args.clinic_curves, **_withdrawal_kwargs(args))
     return 0
 
 
@@ -196,7 +196,8 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
     run_analysis(cohort, args.out, bands=STUDY_BANDS, units=STUDY_UNITS, draws=args.draws,
                  tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
                  interval=args.interval, overwrite=args.overwrite, say=say,
-                 progressbar=not args.quiet, **model_options(args))
+                 progressbar=not args.quiet, **model_options(args),
+                 **_withdrawal_kwargs(args))
     return 0
 
 
@@ -272,6 +273,54 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     _model_args(p)
 
 
+def _deltas(text: str) -> list[float]:
+    from .summaries.withdrawal import parse_deltas
+
+    try:
+        return parse_deltas(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _delta_by(text: str) -> tuple[str, list[str]]:
+    factor, sep, levels = text.partition("=")
+    if not sep or not factor.strip() or not levels.strip():
+        raise argparse.ArgumentTypeError(f"must be FACTOR=LEVEL[,LEVEL...], got {text!r}")
+    return factor.strip(), [x.strip() for x in levels.split(",") if x.strip()]
+
+
+def _withdrawal_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--withdrawal-sensitivity", action="store_true",
+                   help="add the delta-adjusted withdrawal sensitivity analysis "
+                   "(withdrawal_*.csv, a figure and a report section with tipping points)")
+    p.add_argument("--deltas", type=_deltas, default=None,
+                   help="its grid of delta (log hazard ratio of recovery after withdrawal), "
+                   "e.g. --deltas=-inf,-1,0,1,inf (write '=': the value starts with '-'); "
+                   "default -inf,-3,-2,-1,-0.5,0,0.5,1,2,3,inf")
+    p.add_argument("--delta-by", type=_delta_by, default=None,
+                   help="vary delta only for withdrawn patients at these levels of one "
+                   "factor, the others staying at 0 (MAR), e.g. treatment=surgery")
+
+
+def _withdrawal_kwargs(args: argparse.Namespace) -> dict:
+    """Keyword arguments of run_analysis for the withdrawal sensitivity options."""
+    on = bool(getattr(args, "withdrawal_sensitivity", False))
+    if not on and (getattr(args, "deltas", None) is not None
+                   or getattr(args, "delta_by", None) is not None):
+        raise DataError("--deltas and --delta-by need --withdrawal-sensitivity")
+    if not on:
+        return {}
+    from .summaries.withdrawal import DEFAULT_DELTAS
+
+    deltas = args.deltas
+    if args.delta_by is None:
+        return {"withdrawal": True, "deltas": deltas}
+    factor, levels = args.delta_by
+    grid = list(DEFAULT_DELTAS) if deltas is None else deltas
+    return {"withdrawal": True, "deltas": dict.fromkeys(levels, grid),
+            "delta_by": factor}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``footdrop-bayes``."""
     common = argparse.ArgumentParser(add_help=False)
@@ -286,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], formatter_class=FORMATTER,
                        help="the whole analysis of the bundled synthetic cohort")
     _fit_args(p)
+    _withdrawal_args(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("fit", parents=[common], formatter_class=FORMATTER,
@@ -299,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "standard errors by clinic, or not at all")
     p.add_argument("--clinic-curves", action="store_true",
                    help="add the clinics to the model-check figure of recovery curves")
+    _withdrawal_args(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("simulate", parents=[common], formatter_class=FORMATTER,

@@ -9,7 +9,10 @@ Files (the contract checked by ``shared/tools/check-output-folder``):
 - ``diagnostics.json`` (``divergences, max_rhat, min_ess_bulk, min_ess_tail, converged``…);
 - ``posterior.nc`` (:meth:`RecoveryModel.save`; reload with ``RecoveryModel.load``);
 - ``figures/``: every figure as PNG (300 dpi) and PDF;
-- ``report.md``: all of it in words, with the figures embedded.
+- ``report.md``: all of it in words, with the figures embedded;
+- with the withdrawal sensitivity analysis: ``withdrawal_sensitivity.csv``,
+  ``withdrawal_differences.csv``, ``withdrawal_tipping_points.csv`` and
+  ``withdrawal_comparison.csv`` (delta written as ``-inf``, numbers, ``0``, ``inf``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def write_tables(a: Analysis, out: Path) -> None:
     a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv")
     diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
     (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+    if getattr(a, "withdrawal", None) is not None:
+        a.withdrawal.write(out)
 
 
 def write_clinic_tables(a: Analysis, out: Path) -> None:
@@ -100,12 +105,14 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  say: Callable[[str], None] = print, target_accept: float | None = None,
                  parameterization=None, reference=None, per=None,
                  group_handling: str = "strata", clinic_curves: bool = False,
-                 model_config: dict | None = None) -> Analysis:
+                 model_config: dict | None = None, withdrawal: bool = False,
+                 deltas=None, delta_by: str | None = None) -> Analysis:
     """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
 
     The folder is checked before any fitting, so a clash costs no time. ``target_accept,
     parameterization, reference, per, group_handling, clinic_curves, model_config`` are
-    passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting).
+    passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting);
+    ``withdrawal``, ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis.
     """
     out = check_output_folder(out, overwrite=overwrite)
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
@@ -113,6 +120,7 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                 progressbar=progressbar, say=say, target_accept=target_accept,
                 parameterization=parameterization, reference=reference, per=per,
                 group_handling=group_handling, clinic_curves=clinic_curves,
-                model_config=model_config)
+                model_config=model_config, withdrawal=withdrawal, deltas=deltas,
+                delta_by=delta_by)
     write_report(a, out, overwrite=overwrite, figures=figures, say=say)
     return a

@@ -94,6 +94,16 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             "(similar widths mean the sampler explores the posterior efficiently)."),
     }
     drawers.update(_clinic_drawers(a))
+    if getattr(a, "withdrawal", None) is not None:
+        drawers["withdrawal_sensitivity"] = (
+            lambda: plots.plot_withdrawal_sensitivity(
+                a.withdrawal.table, a.withdrawal.differences, a.withdrawal.tipping,
+                interval=a.interval, time_unit=unit),
+            f"Withdrawal sensitivity: probability of recovery by the end of follow-up per "
+            f"level (left) and its difference from the reference level (right) against δ, "
+            f"the log hazard ratio of recovery after withdrawal (−∞: withdrawn patients "
+            f"never recover; 0, dashed: censored, missing at random; +∞: recover at once); "
+            f"posterior medians with {lvl} credible bands, tipping points dotted.")
     captions = {}
     pymc_log = logging.getLogger("pymc")
     for stem, (draw, caption) in drawers.items():

@@ -160,6 +160,7 @@ def report_markdown(a: Analysis, captions: dict) -> str:
             figure_md(captions, "posterior_curves"),
             "### Median time to recovery", "", _md(a.medians, a.interval), "",
             figure_md(captions, "prior_predictive")]
+    out += withdrawal_section(a, captions)
     if a.warnings:
         out += ["## Warnings raised during the analysis", ""]
         out += [f"- {w}" for w in a.warnings] + [""]
@@ -233,3 +234,74 @@ def clinic_section(a: Analysis, captions: dict) -> list[str]:
             f"Each {a.clinic_effects['term'].iloc[0]} against the average "
             f"(hazard ratio of recovery):", "", _md(a.clinic_effects, a.interval), "",
             figure_md(captions, "clinic_effects")]
+def _pct_cell(m: float, lo: float | None = None, hi: float | None = None) -> str:
+    if pd.isna(m):
+        return ""
+    if lo is None:
+        return f"{100 * m:.1f}"
+    return f"{100 * m:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
+
+
+def withdrawal_comparison_md(t: pd.DataFrame, interval: float) -> str:
+    """Recovery by the end of follow-up four ways: the study's, censored, the extremes."""
+    lvl = f"{100 * interval:g}%"
+    rows = []
+    for r in t.itertuples():
+        rows.append({
+            "Factor": r.term, "Level": r.level, "n": r.n, "Withdrawn": r.withdrawn,
+            "% withdrawn excluded (study)": _pct_cell(r.excluded),
+            f"% withdrawn censored, δ = 0 ({lvl} CrI)":
+                _pct_cell(r.censored_median, r.censored_low, r.censored_high),
+            "% never recover after withdrawal, δ = −∞":
+                _pct_cell(r.never_median, r.never_low, r.never_high),
+            "% recover at withdrawal, δ = +∞":
+                _pct_cell(r.always_median, r.always_low, r.always_high),
+        })
+    return summaries.to_markdown(pd.DataFrame(rows))
+
+
+def tipping_md(tip: pd.DataFrame) -> list[str]:
+    """The tipping points in sentences; contrasts that never tip summed up in one line."""
+    if tip is None or not len(tip):
+        return ["No factor has two levels to compare."]
+    out = [f"- {r.text}" for r in tip.itertuples() if pd.notna(r.tipping_delta)]
+    steady = tip.groupby(["term", "level", "reference"], sort=False)["tipping_delta"]
+    steady = [k for k, v in steady if v.isna().all()]
+    if steady:
+        held = "; ".join(f"{f} = {lv} vs {ref}" for f, lv, ref in steady)
+        out.append(f"- Whatever withdrawn patients did after withdrawing (from never "
+                   f"recovering to recovering at once), the conclusion does not change "
+                   f"for: {held}.")
+    return out
+
+
+def withdrawal_section(a: Analysis, captions: dict) -> list[str]:
+    """``report.md`` section of the withdrawal sensitivity analysis (empty if not run)."""
+    w = getattr(a, "withdrawal", None)
+    if w is None:
+        return []
+    c, lvl = a.cohort, f"{100 * a.interval:g}%"
+    n_w = int(c.counts()["withdrawn"])
+    return [
+        "## Withdrawal sensitivity: what if withdrawal was not random?", "",
+        f"{n_w} of {c.n_patients} patients withdrew before the end of follow-up. The "
+        f"analysis above censors them at their last visit, which assumes that after "
+        f"withdrawing they would have recovered like comparable patients who stayed "
+        f"(missing at random). That cannot be checked from the data. Here the hazard of "
+        f"recovery after withdrawal is multiplied by exp(δ): δ = 0 is the analysis above, "
+        f"δ < 0 means withdrawn patients recover less (δ = −∞: never), δ > 0 more "
+        f"(δ = +∞: at once). The estimand is the probability of recovery by "
+        f"{c.follow_up:g} {c.time_unit}s had every patient been followed, per level "
+        f"averaged over the cohort (each level's own withdrawn patients carry the "
+        f"assumption); see the documentation's withdrawal page.", "",
+        f"Recovery by {c.follow_up:g} {c.time_unit}s four ways: the study's percentage "
+        f"(withdrawn excluded), and the model's with withdrawn patients censored and at "
+        f"the two extremes (posterior medians, {lvl} credible intervals).", "",
+        withdrawal_comparison_md(w.comparison, a.interval), "",
+        "### Tipping points", "",
+        f"A conclusion is a {lvl} credible interval of the difference in recovery by "
+        f"{c.follow_up:g} {c.time_unit}s (level − reference) that excludes 0; its tipping "
+        f"point is the δ, nearest 0 on each side, at which that changes.", "",
+        *tipping_md(w.tipping), "",
+        figure_md(captions, "withdrawal_sensitivity"),
+    ]

@@ -182,7 +182,7 @@ def _recovery_times(rng, eta: np.ndarray, baseline: np.ndarray) -> np.ndarray:
 def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: int = 6,
                     baseline_hazard=None, withdrawal_rate: float = 0.1,
                     missed_visit_rate: float = 0.05, n_clinics: int = 1,
-                    clinic_sd: float = 0.5,
+                    clinic_sd: float = 0.5, withdrawal: str | dict | None = None,
                     random_seed: int | np.random.Generator | None = None,
                     clinic_sizes="random") -> SimulatedCohort:
     """Simulate monthly visit records of a recovery cohort with known truth.
@@ -208,6 +208,17 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         effects of SD ``clinic_sd`` on the log hazard.
     clinic_sd : float
         True SD of the clinic effects (0: clinics without effect).
+    withdrawal : str or dict, optional
+        How withdrawal relates to recovery. ``None`` or ``"random"`` (default): withdrawal
+        times are independent of recovery and the recovery process goes on unchanged
+        after withdrawal (censoring at random; the same seed gives the same cohort as
+        without this argument). ``"informative"``: withdrawn patients never recover after
+        withdrawing. A dict sets ``"delta"`` (log hazard ratio of recovery after
+        withdrawal against the model's hazard: ``-inf`` never, ``0`` unchanged) and/or
+        ``"rate"`` (probability of withdrawing by the end of follow-up per level of one
+        factor, e.g. ``{"treatment": {"surgery": 0.4}}``; unnamed levels keep
+        ``withdrawal_rate``). The visits are the same whatever ``delta`` is (it acts only
+        after withdrawal): only the complete-data truth changes.
     random_seed : int or Generator, optional
         Seed; the same seed gives the same cohort.
     clinic_sizes : "random", "balanced", "unbalanced" or sequence of int
@@ -219,10 +230,16 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
     -------
     SimulatedCohort
         ``visits`` (``patient_id, month, recovered``), ``patients`` and ``truth`` (effects,
-        baseline, clinic effects, reference levels and each patient's true recovery time).
+        baseline, clinic effects, reference levels, each patient's recovery time without
+        withdrawal ``recovery_time``, and the complete-data truth: ``withdrawal_time``
+        (``None`` if the patient never withdraws), ``complete_recovery_time`` (the
+        recovery time given the withdrawal mechanism; ``None`` if never) and
+        ``recovered_by_end`` (recovered by the end of follow-up had every patient been
+        followed to it)).
     """
     if not 0 <= withdrawal_rate < 1 or not 0 <= missed_visit_rate < 1:
         raise ValueError("withdrawal_rate and missed_visit_rate must lie in [0, 1)")
+    post_delta, rate_by = _withdrawal_spec(withdrawal)
     rng = np.random.default_rng(random_seed)
     if clinic_sd < 0:
         raise ValueError(f"clinic_sd must be >= 0, got {clinic_sd}")
@@ -243,8 +260,13 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
                           for k, x in enumerate(rng.normal(0, clinic_sd, n_clinics))}
         eta = eta + patients["clinic"].map(clinic_effects).to_numpy(float)
     t_rec = _recovery_times(rng, eta, np.asarray(base))
-    rate = -np.log1p(-withdrawal_rate) / follow_up if withdrawal_rate > 0 else 0.0
-    dropout = rng.exponential(1 / rate, n_patients) if rate > 0 else np.full(n_patients, np.inf)
+    if rate_by is None:
+        rate = -np.log1p(-withdrawal_rate) / follow_up if withdrawal_rate > 0 else 0.0
+        dropout = (rng.exponential(1 / rate, n_patients) if rate > 0
+                   else np.full(n_patients, np.inf))
+    else:
+        dropout = _dropout_by_level(rng, patients, rate_by, withdrawal_rate, follow_up)
+    t_complete = _post_withdrawal(t_rec, dropout, post_delta, np.asarray(base))
 
     months = np.arange(follow_up + 1)
     attended = rng.random((n_patients, follow_up + 1)) >= missed_visit_rate
@@ -265,6 +287,90 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         "clinic_effects": clinic_effects, "follow_up": follow_up,
         "reference": {k: next(iter(val)) for k, val in eff.items() if isinstance(val, dict)},
         "recovery_time": dict(zip(patients["patient_id"], t_rec.tolist(), strict=True)),
+        "withdrawal": {"delta": post_delta, "rate": rate_by},
+        "withdrawal_time": _finite_dict(patients["patient_id"], dropout),
+        "complete_recovery_time": _finite_dict(patients["patient_id"], t_complete),
+        "recovered_by_end": dict(zip(patients["patient_id"],
+                                     (t_complete <= follow_up).tolist(), strict=True)),
         "random_seed": random_seed if isinstance(random_seed, int) else None,
     }
     return SimulatedCohort(visits, patients, truth)
+
+
+def _withdrawal_spec(withdrawal) -> tuple[float, dict | None]:
+    """(post-withdrawal log hazard ratio, withdrawal rates by level or None)."""
+    if withdrawal is None or withdrawal == "random":
+        return 0.0, None
+    if withdrawal == "informative":
+        return -np.inf, None
+    if not isinstance(withdrawal, dict):
+        raise ValueError(f"withdrawal must be None, 'random', 'informative' or a dict, "
+                         f"got {withdrawal!r}")
+    unknown = set(withdrawal) - {"delta", "rate"}
+    if unknown:
+        raise ValueError(f"unknown withdrawal keys {sorted(unknown)}; known: delta, rate")
+    delta = float(withdrawal.get("delta", 0.0))
+    if np.isnan(delta):
+        raise ValueError("withdrawal delta must be a number, -inf or inf")
+    rate = withdrawal.get("rate")
+    if rate is not None:
+        if not isinstance(rate, dict) or len(rate) != 1:
+            raise ValueError("withdrawal rate must be {factor: {level: probability}}")
+        (factor, levels), = rate.items()
+        bad = [v for v in levels.values() if not 0 <= float(v) < 1]
+        if bad:
+            raise ValueError(f"withdrawal probabilities must lie in [0, 1), got {bad}")
+        rate = {str(factor): {str(k): float(v) for k, v in levels.items()}}
+    return delta, rate
+
+
+def _dropout_by_level(rng, patients, rate_by, default, follow_up) -> np.ndarray:
+    """Exponential dropout times with a rate per level of one factor."""
+    (factor, levels), = rate_by.items()
+    if factor not in patients.columns:
+        raise ValueError(f"withdrawal rate by {factor!r}: not a patient column "
+                         f"({list(patients.columns)})")
+    unknown = set(levels) - set(patients[factor].astype(str))
+    if unknown:
+        raise ValueError(f"withdrawal rate by {factor!r}: unknown levels {sorted(unknown)}")
+    p = patients[factor].astype(str).map(levels).fillna(default).to_numpy(float)
+    rate = -np.log1p(-p) / follow_up
+    e = rng.exponential(size=len(patients))
+    with np.errstate(divide="ignore"):
+        return np.where(rate > 0, e / rate, np.inf)
+
+
+def _post_withdrawal(t_rec, dropout, delta, baseline) -> np.ndarray:
+    """Recovery times when the hazard after withdrawal is multiplied by exp(delta).
+
+    A patient not recovered at withdrawal ``D`` has residual cumulative hazard
+    ``H(T) - H(D)`` ~ Exp(1) / exp(eta); it is stretched by exp(-delta), so the same
+    random number gives the new time (``inf`` when delta = -inf).
+    """
+    late = t_rec > dropout
+    if delta == 0 or not late.any():
+        return t_rec.copy()
+    cum = np.concatenate([[0.0], np.cumsum(baseline)])
+
+    def h(t):          # baseline cumulative hazard, last rate carried forward
+        k = np.minimum(np.floor(t).astype(int), len(baseline) - 1)
+        return cum[k] + baseline[k] * (t - k)
+
+    def h_inv(x):
+        k = np.minimum(np.searchsorted(cum, x, side="right") - 1, len(baseline) - 1)
+        return k + (x - cum[k]) / baseline[k]
+
+    out = t_rec.copy()
+    if delta == -np.inf:
+        out[late] = np.inf
+        return out
+    d = dropout[late]
+    target = h(d) + (h(t_rec[late]) - h(d)) * np.exp(-delta)
+    out[late] = h_inv(target)
+    return out
+
+
+def _finite_dict(ids, values) -> dict:
+    """{id: value}, with None for infinite values (valid JSON)."""
+    return {k: (float(v) if np.isfinite(v) else None)
+            for k, v in zip(ids, np.asarray(values, float), strict=True)}

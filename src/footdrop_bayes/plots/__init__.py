@@ -14,7 +14,8 @@ colour in every figure. :func:`save_figure` writes PNG (300 dpi) and PDF (SVG on
 - :mod:`.curves`: posterior recovery curves over Kaplan–Meier steps;
 - :mod:`.followup`: recovery by the end of follow-up, model / Kaplan–Meier / study-style;
 - :mod:`.prior`: prior predictive recovery curves;
-- :mod:`.diagnostics`: rank/trace and energy plots.
+- :mod:`.diagnostics`: rank/trace and energy plots;
+- :mod:`.withdrawal`: recovery and differences against the post-withdrawal delta.
 """
 
 from .clinics import plot_clinic_effects
@@ -34,6 +35,7 @@ from .style import (
     save_figure,
     use_journal_style,
 )
+from .withdrawal import plot_withdrawal_sensitivity
 
 __all__ = [
     "JOURNAL_RC",
@@ -53,6 +55,7 @@ __all__ = [
     "plot_rank_probabilities",
     "plot_recovery_at_followup",
     "plot_trace",
+    "plot_withdrawal_sensitivity",
     "prior_curves",
     "save_figure",
     "subgroup_recovery_draws",

@@ -6,7 +6,8 @@
 - :mod:`.observed`: Kaplan–Meier values shown next to the model's;
 - :mod:`.clinics`: clinic SD, median hazard ratio, each clinic against the average;
 - :mod:`.compare`: leave-one-patient-out ELPD lost when a term is dropped (refits);
-- :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables.
+- :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables;
+- :mod:`.withdrawal`: delta-adjusted withdrawal sensitivity and tipping points.
 """
 
 from .clinics import (
@@ -34,6 +35,13 @@ from .importance import (
     ranking_table,
 )
 from .observed import km_recovery
+from .withdrawal import (
+    tipping_points,
+    withdrawal_analysis,
+    withdrawal_comparison,
+    withdrawal_differences,
+    withdrawal_sensitivity,
+)
 
 __all__ = [
     "clinic_effects",
@@ -59,6 +67,11 @@ __all__ = [
     "read_table",
     "recovery_differences",
     "recovery_probabilities",
+    "tipping_points",
     "to_latex",
     "to_markdown",
+    "withdrawal_analysis",
+    "withdrawal_comparison",
+    "withdrawal_differences",
+    "withdrawal_sensitivity",
 ]
