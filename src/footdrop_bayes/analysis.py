@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import classical, summaries
+from .analysis_guard import empty_ranking, fit_cox, guarded_summary
 from .cohort import Cohort
 from .model import RecoveryModel
 
@@ -116,7 +117,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         say("classical analysis: Kaplan–Meier, log-rank, Cox, study table")
         table = classical.study_table(cohort, bands=bands, alpha=alpha)
         lr = classical.logrank(cohort, bands=bands)
-        cox = classical.cox(cohort, fixed, list(cohort.numeric), alpha=alpha)
+        cox = fit_cox(cohort, fixed, list(cohort.numeric), alpha=alpha)
         if model is None:
             say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
                 f"sampler {sampler}, seed {random_seed}")
@@ -130,10 +131,15 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             raise ValueError("the model given to analyse() is not fitted; call .fit() first")
         diag = model.diagnostics()
         say("summaries: ranking, hazard ratios, recovery probabilities")
-        ranking = summaries.factor_ranking(model, interval=interval)
-        hrs = summaries.hazard_ratios(model, interval=interval)
-        recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
-        medians = summaries.median_recovery_times(model, interval=interval)
+        ranking = guarded_summary("factor ranking", lambda: (
+            summaries.factor_ranking(model, interval=interval)
+            if model.factors or model.covariates else empty_ranking(interval)))
+        hrs = guarded_summary("hazard ratios", lambda: summaries.hazard_ratios(
+            model, interval=interval))
+        recovery = guarded_summary("recovery probabilities", lambda: (
+            summaries.recovery_probabilities(model, times="grid", interval=interval)))
+        medians = guarded_summary("median recovery times", lambda: (
+            summaries.median_recovery_times(model, interval=interval)))
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
