@@ -159,7 +159,7 @@ def test_km_recovery_small_hand_case():
 
 
 def test_time_validation(fitted_model):
-    with pytest.raises(ValueError, match="not visit-grid times"):
-        recovery_probabilities(fitted_model, times=[2.5])
+    with pytest.raises(ValueError, match=r"outside follow-up.*\(0, 6\] months"):
+        recovery_probabilities(fitted_model, times=[7.5])
     with pytest.raises(ValueError, match="not factors"):
         level_recovery_draws(fitted_model, terms=["age"])

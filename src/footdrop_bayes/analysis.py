@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import classical, summaries
+from .analysis_guard import empty_ranking, fit_cox, guarded_summary
 from .cohort import Cohort
 from .errors import DataError
 from .model import RecoveryModel
@@ -179,9 +180,9 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         say("classical analysis: Kaplan–Meier, log-rank, Cox, study table")
         table = classical.study_table(cohort, bands=bands, alpha=alpha)
         lr = classical.logrank(cohort, bands=bands)
-        cox = classical.cox(cohort, fixed, list(cohort.numeric), alpha=alpha, group=group,
-                            group_handling=group_handling)
-        if per:
+        cox = fit_cox(cohort, fixed, list(cohort.numeric), alpha=alpha, group=group,
+                      group_handling=group_handling)
+        if per and not cox.table.empty:
             cox = replace(cox, table=opt.per_unit_cox_table(cox.table, per))
         if model is None:
             say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
@@ -202,14 +203,23 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             raise ValueError("the model given to analyse() is not fitted; call .fit() first")
         diag = model.diagnostics()
         say("summaries: ranking, hazard ratios, recovery probabilities")
-        ranking = summaries.factor_ranking(model, interval=interval)
-        hrs = summaries.hazard_ratios(model, interval=interval, per=per)
+        ranking = guarded_summary("factor ranking", lambda: (
+            summaries.factor_ranking(model, interval=interval)
+            if model.factors or model.covariates else empty_ranking(interval)))
+        hrs = guarded_summary("hazard ratios", lambda: summaries.hazard_ratios(
+            model, interval=interval, per=per))
         clinic_fx = clinic_var = None
         if getattr(model, "group", None):
-            clinic_fx = summaries.clinic_effects(model, interval=interval)
-            clinic_var = summaries.clinic_variation(model, interval=interval)
-        recovery = summaries.recovery_probabilities(model, times="grid", interval=interval)
-        medians = summaries.median_recovery_times(model, interval=interval)
+            clinic_fx = guarded_summary("clinic effects", lambda: summaries.clinic_effects(
+                model, interval=interval))
+            clinic_var = guarded_summary("clinic variation", lambda: (
+                summaries.clinic_variation(model, interval=interval)))
+            if clinic_fx.empty or clinic_var.empty:
+                clinic_fx = clinic_var = None
+        recovery = guarded_summary("recovery probabilities", lambda: (
+            summaries.recovery_probabilities(model, times="grid", interval=interval)))
+        medians = guarded_summary("median recovery times", lambda: (
+            summaries.median_recovery_times(model, interval=interval)))
         sens = None
         if withdrawal:
             say("withdrawal sensitivity: delta-adjusted recovery, tipping points")

@@ -41,3 +41,7 @@ def format_ids(ids: Iterable, limit: int = 5) -> str:
         shown += f" and {rest} more"
     noun = "patient" if len(ids) == 1 else "patients"
     return f"{shown} ({len(ids)} {noun})"
+
+
+class OutputWarning(UserWarning):
+    """A figure, table or report section that could not be produced; the rest was written."""

@@ -25,34 +25,47 @@ import pandas as pd
 
 from . import summaries
 from .analysis import Analysis, analyse
+from .classical.cox_output import cox_output_table
 from .cohort import Cohort
 from .output import check_output_folder, output_folder
 from .report_figures import render_figures
+from .report_guard import Problems, attempt, problems_md
 from .report_text import report_markdown
 
 
-def write_tables(a: Analysis, out: Path) -> None:
-    """Write every table as CSV in ``out`` and, formatted for papers, in ``out/tables``."""
+def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> None:
+    """Write every table as CSV in ``out`` and, formatted for papers, in ``out/tables``.
+
+    ``diagnostics.json`` first; with ``problems`` a failing table is recorded and the
+    others are still written (:mod:`.report_guard`).
+    """
+    diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
+    (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
     tables = {
         "factor_ranking": a.ranking, "hazard_ratios": a.hazard_ratios,
-        "cox_hazard_ratios": a.cox.table, "recovery_probabilities": a.recovery,
+        "cox_hazard_ratios": cox_output_table(a.cox), "recovery_probabilities": a.recovery,
         "median_recovery": a.medians,
     }
     for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
-        summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
-                               interval=a.interval)
+        def table(name=name, df=df):
+            df.to_csv(out / f"{name}.csv", index=False)
+            summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
+                                   interval=a.interval)
+        attempt(f"table {name!r}", table, problems)
+    attempt("table 'study_table'",
+            lambda: a.study_table.reset_index().to_csv(out / "study_table.csv", index=False),
+            problems)
+    attempt("table 'logrank'",
+            lambda: a.logrank.to_csv(out / "logrank.csv",
+                                     index=not isinstance(a.logrank.index, pd.RangeIndex)),
+            problems)
+    attempt("table 'table1'", lambda: a.cohort.table1().to_csv(out / "table1.csv"), problems)
+    attempt("table 'cox_proportional_hazards'",
+            lambda: a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv"), problems)
     if a.clinic_effects is not None:
-        write_clinic_tables(a, out)
-    a.study_table.reset_index().to_csv(out / "study_table.csv", index=False)
-    a.logrank.to_csv(out / "logrank.csv", index=not isinstance(a.logrank.index,
-                                                             pd.RangeIndex))
-    a.cohort.table1().to_csv(out / "table1.csv")
-    a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv")
-    diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
-    (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+        attempt("clinic tables", lambda: write_clinic_tables(a, out), problems)
     if getattr(a, "withdrawal", None) is not None:
-        a.withdrawal.write(out)
+        attempt("withdrawal sensitivity tables", lambda: a.withdrawal.write(out), problems)
 
 
 def write_clinic_tables(a: Analysis, out: Path) -> None:
@@ -75,7 +88,10 @@ def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
     a : Analysis
         Results of :func:`~footdrop_bayes.analysis.analyse`.
     out : path
-        Output folder; written whole or not at all.
+        Output folder; written whole or not at all. The posterior, ``diagnostics.json``
+        and the tables are written before any figure; a figure, table or report section
+        that fails is named in ``report.md`` (and warned as
+        :class:`~footdrop_bayes.errors.OutputWarning`) and everything else is kept.
     overwrite : bool
         Replace a non-empty ``out`` (an earlier run's results).
     figures : bool
@@ -84,17 +100,49 @@ def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
         Where progress messages go.
     """
     out = Path(out)
+    problems = Problems()
     with output_folder(out, overwrite=overwrite) as stage:
-        say(f"writing tables and posterior to {out}")
-        write_tables(a, stage)
-        a.model.save(stage / "posterior.nc")
+        say(f"writing posterior, diagnostics and tables to {out}")
+        a.model.save(stage / "posterior.nc")          # the fit first: nothing later loses it
+        write_tables(a, stage, problems)
         captions = {}
         if figures:
             say("rendering figures")
-            captions = render_figures(a, stage / "figures")
-        (stage / "report.md").write_text(report_markdown(a, captions))
+            captions = render_figures(a, stage / "figures", problems=problems)
+        else:
+            problems.note("figures: not rendered (figures=False)")
+        (stage / "report.md").write_text(safe_report_markdown(a, captions, problems))
     say(f"done: {out / 'report.md'}")
     return out
+
+
+def safe_report_markdown(a: Analysis, captions: dict, problems: Problems) -> str:
+    """``report.md``, each section guarded; what failed or does not apply is named."""
+    text = attempt("report.md", lambda: report_markdown(a, captions, problems=problems),
+                   problems)
+    if text is None:
+        text = ("# Recovery analysis\n\nThe report could not be composed; the posterior "
+                "(posterior.nc), diagnostics.json and the tables in this folder are "
+                "complete.\n")
+    extra = problems_md(problems)
+    return text.rstrip("\n") + "\n\n" + extra if extra else text
+
+
+def rescue_posterior(a: Analysis, out: Path, say: Callable[[str], None] = print) -> Path | None:
+    """Save the fit beside ``out`` (``<out>.posterior.nc``) when the folder failed.
+
+    Returns the file written, or None if even that failed.
+    """
+    out = Path(out)
+    path = out.with_name(f"{out.name}.posterior.nc")
+    try:
+        if not path.exists():
+            a.model.save(path)
+    except Exception:            # the original error is the one to show
+        return None
+    say(f"the output folder could not be written; the fitted posterior is saved in {path} "
+        "(reload it with RecoveryModel.load and pass it to analyse(model=...))")
+    return path
 
 
 def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
@@ -113,6 +161,8 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
     parameterization, reference, per, group_handling, clinic_curves, model_config`` are
     passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting);
     ``withdrawal``, ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis.
+    If the folder cannot be written at all, the fit is saved beside it as
+    ``<out>.posterior.nc`` (:func:`rescue_posterior`) before the error is raised.
     """
     out = check_output_folder(out, overwrite=overwrite)
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
@@ -122,5 +172,9 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                 group_handling=group_handling, clinic_curves=clinic_curves,
                 model_config=model_config, withdrawal=withdrawal, deltas=deltas,
                 delta_by=delta_by)
-    write_report(a, out, overwrite=overwrite, figures=figures, say=say)
+    try:
+        write_report(a, out, overwrite=overwrite, figures=figures, say=say)
+    except BaseException:
+        rescue_posterior(a, out, say)
+        raise
     return a

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from . import classical, plots, summaries
 from .analysis import Analysis
+from .classical.cox_output import cox_output_table
 from .model.prior_curves import prior_recovery_shares
 from .options import per_phrase
+from .report_guard import Problems, attempt
+from .report_mix import curve_note, has_terms, posterior_curve_panels
 
 
 def _kms(a: Analysis) -> dict:
@@ -23,7 +27,7 @@ def _kms(a: Analysis) -> dict:
 
 
 def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: int = 300,
-                   random_seed: int = 0) -> dict[str, str]:
+                   random_seed: int = 0, problems: Problems | None = None) -> dict[str, str]:
     """Draw every figure of the report into ``folder``; return ``{stem: caption}``.
 
     Parameters
@@ -38,20 +42,27 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         Resolution of raster formats.
     random_seed : int
         Seed of the prior predictive simulation.
+    problems : report_guard.Problems, optional
+        When given, a figure that fails is recorded there (and warned) and the others
+        are still drawn; figures that do not apply to the model's terms are noted.
+        Without it the first failure raises.
     """
     lvl = f"{100 * a.interval:g}%"
     model, unit = a.model, a.cohort.time_unit
-    kms = _kms(a)
+    kms = attempt("Kaplan–Meier curves", lambda: _kms(a), problems) or {}
+    kms_fig = kms or {"all": classical.kaplan_meier(a.cohort, alpha=1 - a.interval)}
     band_note = (" Numeric covariates are shown in bands (" + ", ".join(a.bands) + ")."
                  if a.bands else "")
     drawers = {
         "kaplan_meier": (
-            lambda: plots.plot_kaplan_meier_panels(kms, p_values=a.logrank),
-            f"Kaplan–Meier cumulative probability of recovery by factor, with pointwise {lvl} "
+            lambda: plots.plot_kaplan_meier_panels(
+                kms_fig, p_values=a.logrank if kms and len(a.logrank) else None),
+            f"Kaplan–Meier cumulative probability of recovery "
+            f"{'by factor' if kms else 'of the whole cohort (no factors)'}, with pointwise {lvl} "
             f"confidence bands, numbers at risk and the log-rank p-value; withdrawn patients "
             f"are censored at their last visit.{band_note}"),
         "forest": (
-            lambda: plots.plot_hazard_ratios(a.hazard_ratios, a.cox.table,
+            lambda: plots.plot_hazard_ratios(a.hazard_ratios, cox_output_table(a.cox),
                                              interval=a.interval, units=a.units),
             f"Hazard ratios of recovery against each factor's reference level (log scale): "
             f"Bayesian posterior medians with {lvl} credible intervals beside Cox estimates "
@@ -66,11 +77,10 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"P(rank = 1) annotated; right, the posterior probability of each rank."),
         "posterior_curves": (
             lambda: plots.plot_posterior_recovery_panels(
-                {f: plots.subgroup_recovery_draws(model, f) for f in curve_factors(a)},
-                {f: kms[f] for f in curve_factors(a)}, intervals=(0.5, a.interval)),
+                *posterior_curve_panels(a, kms), intervals=(0.5, a.interval)),
             f"Model check: posterior recovery curves of the patients at each level (median, "
             f"50% and {lvl} bands, each patient's own characteristics) over the observed "
-            f"Kaplan–Meier steps.{_clinic_curves_note(a)}"),
+            f"Kaplan–Meier steps.{curve_note(a)}{_clinic_curves_note(a)}"),
         "recovery_by_level": (
             lambda: plots.plot_recovery_at_followup(a.recovery, a.study_table,
                                                     interval=a.interval, time_unit=unit),
@@ -104,18 +114,33 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"the log hazard ratio of recovery after withdrawal (−∞: withdrawn patients "
             f"never recover; 0, dashed: censored, missing at random; +∞: recover at once); "
             f"posterior medians with {lvl} credible bands, tipping points dotted.")
+    if not has_terms(a):
+        drawers.pop("forest")
+    if len(a.ranking) < 2:
+        drawers.pop("factor_ranking")
     captions = {}
     pymc_log = logging.getLogger("pymc")
     for stem, (draw, caption) in drawers.items():
-        level = pymc_log.level
-        pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from the prior draws
-        try:
-            fig = draw()
-        finally:
-            pymc_log.setLevel(level)
-        plots.save_figure(fig, stem, formats=formats, dpi=dpi, directory=folder)
-        plt.close(fig)
-        captions[stem] = caption
+        def render(draw=draw, stem=stem):
+            level = pymc_log.level
+            pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from prior draws
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)   # arviz's API notices
+                    fig = draw()
+            finally:
+                pymc_log.setLevel(level)
+            try:
+                plots.save_figure(fig, stem, formats=formats, dpi=dpi, directory=folder)
+            except BaseException:
+                for part in folder.glob(f"{stem}.*"):      # no PNG without its PDF
+                    part.unlink()
+                raise
+            finally:
+                plt.close(fig)
+            return True
+        if attempt(f"figure {stem!r}", render, problems):
+            captions[stem] = caption
     return captions
 
 

@@ -56,6 +56,7 @@ from ..cohort import Cohort
 from ..errors import DataError
 from ._common import durations, factor_series
 from .checks import CollinearityWarning, FewEventsWarning, SeparationWarning
+from .cox_output import not_estimable, restate_lifelines
 
 TABLE_COLUMNS = ["term", "level", "reference", "hr", "hr_low", "hr_high", "p_value"]
 GROUP_HANDLING = ("strata", "cluster", "ignore")
@@ -104,6 +105,9 @@ class CoxResult:
     group_handling : str
         How the clinic entered: ``"strata"``, ``"cluster"``, ``"ignore"``, or ``"none"``
         (no group given).
+    not_estimable : list of str
+        Coefficients (``table`` index) without a finite estimate
+        (:mod:`.cox_output`); shown as "not estimable".
     """
 
     table: pd.DataFrame
@@ -119,6 +123,7 @@ class CoxResult:
     fitter: CoxPHFitter | None = None
     group: str | None = None
     group_handling: str = "none"
+    not_estimable: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (f"CoxResult({self.n_patients} patients, {self.n_events} events, "
@@ -264,8 +269,10 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cph.fit(df, duration_col="_duration", event_col="_event", **extra)
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    restated = list(dict.fromkeys(restate_lifelines(w.message) for w in caught))
+    for msg in restated:
+        warnings.warn(msg, SeparationWarning if "separation" in msg else UserWarning,
+                      stacklevel=2)
     s = cph.summary
     lo, hi = s.columns[s.columns.str.startswith("exp(coef) lower")][0], \
         s.columns[s.columns.str.startswith("exp(coef) upper")][0]
@@ -277,14 +284,20 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
     likelihood_ratio = pd.Series({"statistic": float(lr.test_statistic),
                                   "df": int(lr.degrees_freedom),
                                   "p_value": float(lr.p_value)}, name="likelihood_ratio")
-    ph_test, ph_verdict = _ph(cph, df, key)
+    with warnings.catch_warnings(record=True) as ph_caught:
+        warnings.simplefilter("always")
+        ph_test, ph_verdict = _ph(cph, df, key)
+    restated += [restate_lifelines(w.message) for w in ph_caught
+                 if not issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    flags = not_estimable(summary, cohort, e.to_numpy())
     return CoxResult(table=table[TABLE_COLUMNS], summary=summary,
                      concordance=float(cph.concordance_index_),
                      likelihood_ratio=likelihood_ratio, ph_test=ph_test,
                      ph_verdict=ph_verdict, n_patients=len(df), n_events=int(e.sum()),
                      events_per_variable=float(e.sum()) / X.shape[1],
-                     warnings=[m for _, m in found] + [str(w.message) for w in caught],
-                     fitter=cph, group=group, group_handling=handling)
+                     warnings=[m for _, m in found] + list(dict.fromkeys(restated)),
+                     fitter=cph, not_estimable=list(flags.index[flags.to_numpy()]),
+                     group=group, group_handling=handling)
 
 
 def _check_group(cohort: Cohort, group, handling, factors) -> None:

@@ -310,16 +310,20 @@ class RecoveryModel:
         data : DataFrame, optional
             Covariate profiles as in :meth:`linear_predictor`; default the cohort.
         times : array-like, optional
-            Times (default the grid points after 0). Between grid points the hazard is
-            taken as constant.
+            Any times within follow-up, ``[0, last grid time]`` (default the grid points
+            after 0). Between grid points the hazard is constant, so the values are exact
+            there; times outside follow-up raise ``ValueError`` naming the range.
 
         Returns
         -------
         DataArray, dims (chain, draw, patient, <time_unit>)
             Average over ``patient`` for a cohort-average (g-computation) curve.
         """
+        from ..summaries._common import check_times
+
+        times = check_times(times, self.data.grid, self.data.grid[1:],
+                            unit=self.time_dim, lower_inclusive=True)
         eta = self.linear_predictor(data)
-        times = self.data.grid[1:] if times is None else np.atleast_1d(times)
         return recovery_probability(self.idata.posterior["alpha"], eta, self.data.grid,
                                     times, self.time_dim)
 

@@ -119,6 +119,20 @@ def _lookup(df, row: Row, cols):
     return tuple(float(r[c]) for c in cols)
 
 
+def _not_estimable(df, row: Row) -> bool:
+    """A Cox row flagged ``estimable = False`` (:mod:`footdrop_bayes.classical.cox_output`)
+    or without a finite estimate and interval."""
+    if df is None:
+        return False
+    m = (df["term"] == row.term) & np.array([lv == row.level for lv in df["level"]])
+    if not m.any():
+        return False
+    r = df.loc[m].iloc[0]
+    if "estimable" in df.columns and not bool(r["estimable"]):
+        return True
+    return not np.all(np.isfinite([float(r[c]) for c in ("hr", "hr_low", "hr_high")]))
+
+
 def _fmt(est, lo, hi) -> str:
     def f(x):
         return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
@@ -129,6 +143,8 @@ def _limits(bayes, cox, xlim):
     if xlim is not None:
         return tuple(float(x) for x in xlim)
     vals = []
+    if cox is not None and "estimable" in cox.columns:
+        cox = cox[cox["estimable"].astype(bool).to_numpy()]
     for df, cols in ((bayes, ["hr_low", "hr_high"]), (cox, ["hr_low", "hr_high"])):
         if df is not None:
             v = df[cols].to_numpy(float).ravel()
@@ -167,7 +183,9 @@ def plot_hazard_ratios(bayes: pd.DataFrame | None = None, cox: pd.DataFrame | No
         ``term, level, reference, hr_median, hr_low, hr_high`` (the
         :func:`~footdrop_bayes.summaries.hazard_ratios` table).
     cox : DataFrame, optional
-        ``term, level, reference, hr, hr_low, hr_high`` (``CoxResult.table``).
+        ``term, level, reference, hr, hr_low, hr_high`` (``CoxResult.table``); an
+        optional ``estimable`` column (``cox_output_table``) marks rows drawn as "not
+        estimable" (as are rows without a finite estimate), with a note under the axis.
     ax : matplotlib Axes, optional
         Axes to draw on; default a new figure sized to the number of rows.
     annotate : bool
@@ -209,6 +227,7 @@ def plot_hazard_ratios(bayes: pd.DataFrame | None = None, cox: pd.DataFrame | No
     ax.set_xscale("log")
     ax.axvline(1.0, color="0.45", lw=0.7, ls=(0, (3, 2)), zorder=0)
     yticks, ylabels = [], []
+    unestimable: list[Row] = []
     for y, row in enumerate(rows):
         yticks.append(y)
         ylabels.append(row.text if row.kind in ("header", "covariate") else f"  {row.text}")
@@ -225,7 +244,10 @@ def plot_hazard_ratios(bayes: pd.DataFrame | None = None, cox: pd.DataFrame | No
                       f"bayes:{row.term}:{row.level}")
             texts.append((y - dodge, _fmt(*b), METHOD_COLORS["bayes"]))
         c = _lookup(cox, row, ["hr", "hr_low", "hr_high"])
-        if c is not None and np.all(np.isfinite(c)):
+        if c is not None and _not_estimable(cox, row):
+            unestimable.append(row)
+            texts.append((y + dodge, "not estimable", METHOD_COLORS["cox"]))
+        elif c is not None:
             _interval(ax, y + dodge, *c, lim, METHOD_COLORS["cox"], "s",
                       f"cox:{row.term}:{row.level}", fill=False)
             texts.append((y + dodge, _fmt(*c), METHOD_COLORS["cox"]))
@@ -266,6 +288,11 @@ def plot_hazard_ratios(bayes: pd.DataFrame | None = None, cox: pd.DataFrame | No
                        label=f"Cox: estimate, {100 * cox_interval:g}% CI")
         handles.append(h)
     place_legend(ax, None, "outside")
+    if unestimable:
+        ax.annotate("Cox 'not estimable': no finite estimate (e.g. a level, or its "
+                    "reference, without recoveries).", xy=(0, 0), xycoords="axes fraction",
+                    xytext=(0, -30), textcoords="offset points", va="top", ha="left",
+                    fontsize="x-small", color="0.35", gid="not-estimable-note")
     if title:
         ax.set_title(title)
     return fig

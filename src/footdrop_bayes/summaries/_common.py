@@ -60,18 +60,42 @@ def level_counts(data: pd.DataFrame, factor: str, levels) -> np.ndarray:
     return np.array([int(counts.get(str(lv), 0)) for lv in levels], dtype=float)
 
 
-def check_times(times, grid: np.ndarray, default) -> np.ndarray:
-    """Validate requested times against the grid (each must be a grid point after 0)."""
+def check_times(times, grid: np.ndarray, default, *, unit: str = "",
+                lower_inclusive: bool = False) -> np.ndarray:
+    """Validate requested times: any time within follow-up, ``(0, grid[-1]]``.
+
+    Between grid points the model's hazard is constant, so probabilities at any time in
+    follow-up are exact (:func:`footdrop_bayes.model.predictive.cumulative_baseline`);
+    times within rounding of a grid point are snapped to it. ``None`` gives ``default``,
+    ``"grid"`` (or ``"all"``) every grid time after 0.
+
+    Raises
+    ------
+    ValueError
+        Naming the valid range (never listing the grid) for times outside it or not
+        finite.
+    """
     if times is None:
         times = default
     elif isinstance(times, str):
         if times not in ("grid", "all"):
-            raise ValueError(f"times must be None, 'grid' or a sequence of grid times, "
-                             f"got {times!r}")
+            raise ValueError(f"times must be None, 'grid' or a sequence of times within "
+                             f"follow-up, got {times!r}")
         times = grid[1:]
-    times = np.atleast_1d(np.asarray(times, dtype=float))
-    bad = [t for t in times if not np.any(np.isclose(grid[1:], t))]
-    if bad:
-        raise ValueError(f"times {bad} are not visit-grid times after 0; the grid is "
-                         f"{grid.tolist()}")
-    return np.array([grid[1:][np.isclose(grid[1:], t)][0] for t in times])
+    try:
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"times must be numbers within follow-up, got {times!r}") from None
+    end = float(grid[-1])
+    low_ok = (times >= 0) if lower_inclusive else (times > 0)
+    ok = np.isfinite(times) & low_ok & ((times <= end) | np.isclose(times, end))
+    if not ok.all():
+        bad = [float(t) for t in times[~ok]][:5]
+        unit_s = f" {unit}s" if unit else ""
+        bracket = "[" if lower_inclusive else "("
+        raise ValueError(f"times {bad} are outside follow-up: the model gives probabilities "
+                         f"at times in {bracket}0, {end:g}]{unit_s} (after referral, up to "
+                         "the last visit time)")
+    on_grid = np.isclose(times[:, None], grid[None, :])
+    snapped = np.where(on_grid.any(1), grid[on_grid.argmax(1)], times)
+    return snapped.astype(float)

@@ -7,7 +7,9 @@ level stated in the column header ("HR (95% CrI)").
 
 Columns are recognised by name (the tables of :mod:`footdrop_bayes.summaries` and the
 Cox table ``term, level, reference, hr, hr_low, hr_high, p_value``); any other numeric
-column is printed with three significant digits.
+column is printed with three significant digits. A boolean ``estimable`` column (the Cox
+table as written to the output folder) replaces the hazard ratio of rows marked False by
+"not estimable" and leaves their p-value empty. Missing values are empty cells.
 """
 
 from __future__ import annotations
@@ -139,13 +141,21 @@ def format_table(df: pd.DataFrame, *, interval: float | None = None) -> pd.DataF
         elif c in ("n_patients", "n_events"):
             out["Patients" if c == "n_patients" else "Recoveries"] = [
                 "" if pd.isna(v) else str(int(v)) for v in take(c)[0]]
+        elif c == "estimable":
+            take(c)                      # applied below: "not estimable" instead of numbers
         elif c == "p_reached":
             out["P(median reached), %"] = [_pct(v) for v in take(c)[0]]
         elif pd.api.types.is_numeric_dtype(df[c]):
             out[c] = ["" if pd.isna(v) else f"{v:.3g}" for v in take(c)[0]]
         else:
             out[c] = ["" if pd.isna(v) else str(v) for v in take(c)[0]]
-    return pd.DataFrame(out, index=range(len(df)))
+    table = pd.DataFrame(out, index=range(len(df)))
+    if "estimable" in cols:
+        bad = ~df["estimable"].astype(bool).to_numpy()
+        for col in table.columns:
+            if col.startswith("HR (") or col == "p":
+                table.loc[bad, col] = "not estimable" if col.startswith("HR (") else ""
+    return table
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -1,6 +1,6 @@
 r"""Recovery probabilities by factor level, by g-computation over the posterior.
 
-For level ``l`` of factor ``f`` and a time ``t`` on the visit grid, the probability of
+For level ``l`` of factor ``f`` and a time ``t`` within follow-up, the probability of
 recovery by ``t`` *averaged over the cohort's other characteristics* is, in each
 posterior draw ``s``,
 
@@ -125,7 +125,7 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
     terms : sequence of str, optional
         Factors to compute (default all of the model's factors).
     times : sequence of float, "grid" or None
-        Grid times; default every grid time after 0.
+        Any times within follow-up; default every grid time after 0.
 
     Returns
     -------
@@ -134,7 +134,7 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
         Dataset, because each variable is named like its own level dim).
     """
     cohort = model.cohort
-    times = check_times(times, cohort.grid, cohort.grid[1:])
+    times = check_times(times, cohort.grid, cohort.grid[1:], unit=cohort.time_unit)
     terms = list(model.factors) if terms is None else list(terms)
     bad = [t for t in terms if t not in model.factors]
     if bad:
@@ -147,7 +147,8 @@ def overall_recovery_draws(model, *, times=None) -> xr.DataArray:
     """Recovery probability averaged over the cohort as it is, per draw."""
     from ..model.profiles import distinct_profiles, weighted_curves
 
-    times = check_times(times, model.cohort.grid, model.cohort.grid[1:])
+    times = check_times(times, model.cohort.grid, model.cohort.grid[1:],
+                        unit=model.cohort.time_unit)
 
     def compute():
         codes, z, _, counts = distinct_profiles(model.data.codes, model.data.z)
@@ -167,7 +168,9 @@ def recovery_probabilities(model, times=None, interval: float = 0.95, *,
     model : RecoveryModel
         A fitted model.
     times : sequence of float, "grid" or None
-        Grid times; default the end of follow-up; ``"grid"`` for every visit time.
+        Any times within follow-up, ``(0, last grid time]`` (exact between visits under
+        the model's piecewise-constant hazard; the Kaplan–Meier value is its step
+        function there); default the end of follow-up; ``"grid"`` for every visit time.
     interval : float
         Mass of the equal-tailed credible interval (and of the Kaplan–Meier confidence
         interval).
@@ -186,7 +189,7 @@ def recovery_probabilities(model, times=None, interval: float = 0.95, *,
         ``n`` = patients at the level).
     """
     cohort = model.cohort
-    times = check_times(times, cohort.grid, [_default_time(cohort)])
+    times = check_times(times, cohort.grid, [_default_time(cohort)], unit=cohort.time_unit)
     data = model_data(model)
     draws = level_recovery_draws(model, terms=terms, times=times)
     tdim = cohort.time_unit
@@ -237,7 +240,7 @@ def recovery_differences(model, times=None, interval: float = 0.95, *,
         P(difference > 0)).
     """
     cohort = model.cohort
-    times = check_times(times, cohort.grid, [_default_time(cohort)])
+    times = check_times(times, cohort.grid, [_default_time(cohort)], unit=cohort.time_unit)
     if pairs is not None:
         terms = sorted({p[0] for p in pairs})
     draws = level_recovery_draws(model, terms=terms, times=times)
