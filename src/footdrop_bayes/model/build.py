@@ -97,14 +97,14 @@ def group_min_groups(config: dict) -> int:
     """Number of groups from which the data, not the prior, pin the group scale.
 
     ``config["centred_min_groups"]`` if set; otherwise derived from the prior. Even with
-    every group effect known exactly, ``J`` effects pin ``sigma_u`` only to
-    ``J s^2 / sigma_u^2 ~ chi2_J``: the 98% interval of ``log sigma_u`` has width
-    ``0.5 log(chi2_J(0.99) / chi2_J(0.01))``. The scale counts as pinned when that width
-    is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data carry
-    most of the information on the scale: 10 groups with the defaults (the width is 3.1
-    for 2 groups, 2.3 for 3 and 1.9 for 4, against the prior's 2.3). With fewer groups
-    the posterior of ``sigma_u`` spans its prior down to the floor whatever the events
-    per group, and the centred form has a funnel there.
+    every group effect known exactly, ``J`` sum-to-zero effects pin ``sigma_u`` only to
+    ``sum(u^2) / sigma_u^2 ~ chi2_{J-1}``: the 98% interval of ``log sigma_u`` has width
+    ``0.5 log(chi2_{J-1}(0.99) / chi2_{J-1}(0.01))``. The scale counts as pinned when that
+    width is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data
+    carry most of the information on the scale: 11 groups with the defaults (the width
+    is 5.3 for 2 groups, 3.1 for 3, 2.3 for 4 - as wide as the prior's 2.3 - and 1.1 for
+    11). With fewer groups the posterior of ``sigma_u`` spans its prior down to the floor
+    whatever the events per group, and the centred form has a funnel there.
     """
     value = config.get("centred_min_groups")
     if value is not None:
@@ -113,7 +113,7 @@ def group_min_groups(config: dict) -> int:
 
     prior_width = 2 * norm.ppf(0.99) * config["group_log_sd"]
     for j in range(2, 10_000):
-        width = 0.5 * np.log(chi2.ppf(0.99, j) / chi2.ppf(0.01, j))
+        width = 0.5 * np.log(chi2.ppf(0.99, j - 1) / chi2.ppf(0.01, j - 1))
         if width <= prior_width / 2:
             return j
     return 10_000
@@ -161,7 +161,7 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
       SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22: 21 events).
     - The group (clinics): the same rule (:func:`levels_centred`) against the group
       scale's own floor (:func:`group_min_events`: 114 recoveries in every group), and
-      only with at least :func:`group_min_groups` groups (10): with fewer, the group
+      only with at least :func:`group_min_groups` groups (11): with fewer, the group
       scale is barely identified whatever the events per group and stays near its prior,
       floor included, so the group is always non-centred.
     - Baseline: every crude step of the random walk has SE
