@@ -41,13 +41,20 @@ def test_group_thresholds_come_from_the_prior():
     draws = cfg["group_median"] * np.exp(cfg["group_log_sd"] * rng.normal(size=200_000))
     assert abs(group_floor(cfg) - np.quantile(draws, 0.01)) < 0.003
     assert group_min_events(cfg) == int(np.ceil(group_floor(cfg) ** -2)) == 114
-    # J exactly known effects pin log sigma_u to a 98% interval of width
-    # 0.5 log(chi2_J(.99) / chi2_J(.01)); centred only once that is half the prior's
+    # J exactly known sum-to-zero effects pin log sigma_u to a 98% interval of width
+    # 0.5 log(chi2_{J-1}(.99) / chi2_{J-1}(.01)); centred only once that is half the prior's
     j = group_min_groups(cfg)
     prior_width = 2 * 2.3263 * cfg["group_log_sd"]
-    width = [0.5 * np.log(chi2.ppf(0.99, k) / chi2.ppf(0.01, k)) for k in (j - 1, j)]
+    width = [0.5 * np.log(chi2.ppf(0.99, k - 1) / chi2.ppf(0.01, k - 1)) for k in (j - 1, j)]
     assert width[0] > prior_width / 2 >= width[1]
-    assert j == 10
+    assert j == 11
+    # Monte Carlo check of that width: sigma_u from 11 exactly known effects
+    rng2 = np.random.default_rng(3)
+    u = rng2.normal(size=(20_000, j))
+    u -= u.mean(axis=1, keepdims=True)                   # sum to zero
+    s2 = (u ** 2).sum(axis=1)                            # ~ chi2_{J-1} (sigma = 1)
+    q = np.quantile(np.log(s2), [0.01, 0.99])
+    assert abs(0.5 * (q[1] - q[0]) - width[1]) < 0.05
     # a vaguer prior on the scale needs fewer groups to be dominated by the data
     assert group_min_groups(model_config({"group_log_sd": 1.0})) < j
     assert group_min_groups(model_config({"centred_min_groups": 3})) == 3
@@ -64,8 +71,9 @@ def test_levels_centred_is_the_one_rule():
     (5000, 3, "balanced", "non-centred"),     # ~1,000 events per clinic, but 3 clinics
     (5000, 4, "balanced", "non-centred"),
     (600, 2, "balanced", "non-centred"),
-    (1000, 10, "balanced", "non-centred"),    # 10 clinics, ~60 events each: < 114
-    (5000, 10, "balanced", "centred"),        # 10 clinics, ~300 events each
+    (1000, 11, "balanced", "non-centred"),    # 11 clinics, ~55 events each: < 114
+    (5000, 10, "balanced", "non-centred"),    # ~300 events each, but 10 clinics
+    (5000, 11, "balanced", "centred"),        # 11 clinics, ~270 events each
     (5000, 50, "unbalanced", "non-centred"),  # clinics of 1 patient
 ])
 def test_group_parameterization_rule(n, j, sizes, expected):

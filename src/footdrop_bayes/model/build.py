@@ -5,7 +5,7 @@ r"""Build the PyMC model of grouped-time recovery from :class:`ModelData`.
     \eta_i &= \sum_f b_f[\text{level}_f(i)] + \sum_c \beta^{std}_c z_{ci} + u_{g(i)} \\
     b_f &\sim \text{ZeroSumNormal}(\sigma_f), \quad \sigma_f = \tau \lambda_f, \quad
         \log\lambda_f \sim N(0, s_\lambda), \quad \log\tau \sim N(\log m_\tau, s_\tau) \\
-    \beta^{std}_c &\sim N(0, s_\beta), \quad u_g \sim N(0, \sigma_u), \quad
+    \beta^{std}_c &\sim N(0, s_\beta), \quad u \sim \text{ZeroSumNormal}(\sigma_u), \quad
         \log\sigma_u \sim N(\log m_u, s_u) \\
     \alpha_1 &\sim N(\log(1/T), s_0), \quad \alpha_k - \alpha_{k-1} \sim N(0, \sigma_{rw}),
         \quad \log\sigma_{rw} \sim N(\log m_{rw}, s_{rw})
@@ -97,14 +97,14 @@ def group_min_groups(config: dict) -> int:
     """Number of groups from which the data, not the prior, pin the group scale.
 
     ``config["centred_min_groups"]`` if set; otherwise derived from the prior. Even with
-    every group effect known exactly, ``J`` effects pin ``sigma_u`` only to
-    ``J s^2 / sigma_u^2 ~ chi2_J``: the 98% interval of ``log sigma_u`` has width
-    ``0.5 log(chi2_J(0.99) / chi2_J(0.01))``. The scale counts as pinned when that width
-    is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data carry
-    most of the information on the scale: 10 groups with the defaults (the width is 3.1
-    for 2 groups, 2.3 for 3 and 1.9 for 4, against the prior's 2.3). With fewer groups
-    the posterior of ``sigma_u`` spans its prior down to the floor whatever the events
-    per group, and the centred form has a funnel there.
+    every group effect known exactly, ``J`` sum-to-zero effects pin ``sigma_u`` only to
+    ``sum(u^2) / sigma_u^2 ~ chi2_{J-1}``: the 98% interval of ``log sigma_u`` has width
+    ``0.5 log(chi2_{J-1}(0.99) / chi2_{J-1}(0.01))``. The scale counts as pinned when that
+    width is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data
+    carry most of the information on the scale: 11 groups with the defaults (the width
+    is 5.3 for 2 groups, 3.1 for 3, 2.3 for 4 - as wide as the prior's 2.3 - and 1.1 for
+    11). With fewer groups the posterior of ``sigma_u`` spans its prior down to the floor
+    whatever the events per group, and the centred form has a funnel there.
     """
     value = config.get("centred_min_groups")
     if value is not None:
@@ -113,7 +113,7 @@ def group_min_groups(config: dict) -> int:
 
     prior_width = 2 * norm.ppf(0.99) * config["group_log_sd"]
     for j in range(2, 10_000):
-        width = 0.5 * np.log(chi2.ppf(0.99, j) / chi2.ppf(0.01, j))
+        width = 0.5 * np.log(chi2.ppf(0.99, j - 1) / chi2.ppf(0.01, j - 1))
         if width <= prior_width / 2:
             return j
     return 10_000
@@ -161,7 +161,7 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
       SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22: 21 events).
     - The group (clinics): the same rule (:func:`levels_centred`) against the group
       scale's own floor (:func:`group_min_events`: 114 recoveries in every group), and
-      only with at least :func:`group_min_groups` groups (10): with fewer, the group
+      only with at least :func:`group_min_groups` groups (11): with fewer, the group
       scale is barely identified whatever the events per group and stays near its prior,
       floor included, so the group is always non-centred.
     - Baseline: every crude step of the random walk has SE
@@ -260,6 +260,21 @@ def _factor_scales(data: ModelData, config: dict):
     return tau * lam
 
 
+def level_effects(name: str, z_name: str, sigma, choice: str, dims: str):
+    """Sum-to-zero level effects of scale ``sigma``: the one code path of factors and groups.
+
+    Centred: ``name ~ ZeroSumNormal(sigma)``; non-centred: ``z_name ~ ZeroSumNormal(1)`` and
+    ``name = sigma * z_name`` (deterministic). The sum-to-zero constraint keeps the
+    effects from trading off against the baseline hazard (for clinic intercepts, the
+    common shift of all clinics against ``alpha``: measured, see
+    docs/validation_model.md#multi-centre-grid).
+    """
+    if choice == "centred":
+        return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+    z = pm.ZeroSumNormal(z_name, sigma=1.0, dims=dims)
+    return pm.Deterministic(name, sigma * z, dims=dims)
+
+
 def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict):
     eta = 0.0
     if not data.factors:
@@ -267,11 +282,7 @@ def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes:
     scales = _factor_scales(data, config)
     for i, f in enumerate(data.factors):
         sigma = pm.Deterministic(f"sigma_{f}", scales[i])
-        if choices[f] == "centred":
-            b = pm.ZeroSumNormal(f"b_{f}", sigma=sigma, dims=f)
-        else:
-            z = pm.ZeroSumNormal(f"z_{f}", sigma=1.0, dims=f)
-            b = pm.Deterministic(f"b_{f}", sigma * z, dims=f)
+        b = level_effects(f"b_{f}", f"z_{f}", sigma, choices[f], f)
         pm.Deterministic(f"log_hr_{f}", b - b[0], dims=f)
         eta = eta + b[pattern_codes[f]]
     return eta
@@ -292,11 +303,7 @@ def _group_scale(data: ModelData, config: dict):
 def _group_effects(data: ModelData, config: dict, choice: str, codes):
     g = data.group
     sigma = _group_scale(data, config)
-    if choice == "centred":
-        u = pm.Normal(f"u_{g}", 0.0, sigma, dims=g)
-    else:
-        z = pm.Normal(f"u_{g}_z", 0.0, 1.0, dims=g)
-        u = pm.Deterministic(f"u_{g}", sigma * z, dims=g)
+    u = level_effects(f"u_{g}", f"u_{g}_z", sigma, choice, g)
     return u[codes]
 
 

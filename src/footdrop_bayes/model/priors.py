@@ -49,7 +49,8 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     Prior SD of the log hazard ratio per standard deviation of a numeric covariate:
     a 7-fold hazard ratio per SD is at 2 prior SDs.
 ``group_median`` (0.3), ``group_log_sd`` (0.5)
-    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` has the same kind of
+    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` (sum-to-zero, like the
+    factors' level effects: deviations from the study's average clinic) has the same kind of
     zero-avoiding prior as the factor scales, written on the log scale
     (``sigma_<group>_z ~ N(0, 1)``, ``sigma_<group>`` deterministic):
     ``log sigma_u ~ N(log 0.3, 0.5)``, median 0.3, 98% between 0.094 and 0.96. On the
@@ -74,7 +75,7 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     21 recoveries (a level's log-rate SE ``1/sqrt(e)`` below the 1% quantile of
     ``sigma_f``, 0.22). For the group, by the same code path: every group holds at least
     114 recoveries (below the 1% quantile of ``sigma_u``, 0.094) **and** there are at
-    least 10 groups (``centred_min_groups``, None: derived from ``group_log_sd``; with
+    least 11 groups (``centred_min_groups``, None: derived from ``group_log_sd``; with
     fewer, even exactly known effects leave ``sigma_u`` about as uncertain as its prior,
     so the group is never centred). For the baseline: every crude month-to-month step has SE
     ``sqrt(1/e_k + 1/e_{k-1})`` below the 10% quantile of ``sigma_rw``, 0.13 (about 115
