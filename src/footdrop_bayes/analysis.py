@@ -142,7 +142,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         ``--clinic-curves``).
 
     Every option is checked before any fitting (``DataError`` naming the CLI option and
-    the keyword).
+    the keyword). With ``model`` given, ``target_accept`` and ``parameterization`` are
+    ignored like the other sampler settings, and ``reference`` is refused.
     withdrawal : bool
         Add the delta-adjusted withdrawal sensitivity analysis (tables, tipping points;
         :func:`~footdrop_bayes.summaries.withdrawal_analysis`). Off by default.
