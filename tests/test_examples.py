@@ -27,6 +27,7 @@ OUTPUTS = {
     "04_lifelines_dataset.py": ["bayes_vs_cox.csv", "hazard_ratios.png"],
     "05_notebook_flow.py": ["model.nc", "curves_by_cause.png", "ranking.png",
                             "new_patient.png", "report/report.md", "report/posterior.nc"],
+    "06_interval_censored.py": ["log_hazard_ratios.csv", "curves.csv", "curves.png"],
     "07_withdrawal_sensitivity.py": ["withdrawal_sensitivity.csv", "withdrawal_comparison.csv",
                                      "withdrawal_tipping_points.csv", "truth_vs_bounds.csv",
                                      "surgery_only.csv", "withdrawal.png"],
