@@ -43,3 +43,13 @@ def fitted_model():
         "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
         "on_convergence_failure": "ignore"})
     return model.fit(random_seed=20240601)
+
+
+@pytest.fixture(scope="session")
+def analysis(fitted_model):
+    """The whole analysis (classical and Bayesian summaries) of ``fitted_model``."""
+    from footdrop_bayes.analysis import analyse
+    from footdrop_bayes.datasets import STUDY_BANDS
+
+    return analyse(fitted_model.cohort, model=fitted_model, bands=STUDY_BANDS,
+                   say=lambda m: None)
