@@ -76,3 +76,13 @@ def categorical_model():
         "chains": 2, "draws": 150, "tune": 150, "progressbar": False,
         "on_convergence_failure": "ignore"})
     return model.fit(random_seed=3)
+
+
+@pytest.fixture(scope="session")
+def analysis(fitted_model):
+    """The whole analysis (classical and Bayesian summaries) of ``fitted_model``."""
+    from footdrop_bayes.analysis import analyse
+    from footdrop_bayes.datasets import STUDY_BANDS
+
+    return analyse(fitted_model.cohort, model=fitted_model, bands=STUDY_BANDS,
+                   say=lambda m: None)

@@ -9,17 +9,9 @@ import pandas as pd
 import pytest
 
 import footdrop_bayes as fb
-from footdrop_bayes.analysis import analyse
-from footdrop_bayes.datasets import STUDY_BANDS
 from footdrop_bayes.report import write_report
 
 CHECKER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check-output-folder"
-
-
-@pytest.fixture(scope="session")
-def analysis(fitted_model):
-    return analyse(fitted_model.cohort, model=fitted_model, bands=STUDY_BANDS,
-                   say=lambda m: None)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +37,8 @@ def test_contract_columns_and_terms(out_folder, analysis):
     bayes = pd.read_csv(out_folder / "hazard_ratios.csv", keep_default_na=False)
     cox = pd.read_csv(out_folder / "cox_hazard_ratios.csv", keep_default_na=False)
     assert list(cox.columns) == ["term", "level", "reference", "hr", "hr_low", "hr_high",
-                                 "p_value"]
+                                 "p_value", "estimable"]
+    assert set(cox["estimable"]) <= {"True", "False"}
     key = ["term", "level", "reference"]
     assert (set(map(tuple, bayes[key].to_numpy())) == set(map(tuple, cox[key].to_numpy())))
     age = bayes[bayes["term"] == "age"].iloc[0]
@@ -91,13 +84,12 @@ def test_earlier_results_are_never_half_overwritten(analysis, out_folder, tmp_pa
     assert (out / "factor_ranking.csv").is_file()
 
 
-def test_failed_write_leaves_no_trace(analysis, tmp_path, monkeypatch):
-    import footdrop_bayes.report as report
-
+def test_failed_folder_swap_leaves_no_half_folder(analysis, tmp_path, monkeypatch):
+    """A failure outside the guarded steps (here the posterior itself) leaves no trace."""
     def boom(*args, **kwargs):
-        raise RuntimeError("disk full")
+        raise OSError("disk full")
 
-    monkeypatch.setattr(report, "report_markdown", boom)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(type(analysis.model), "save", boom)
+    with pytest.raises(OSError, match="disk full"):
         write_report(analysis, tmp_path / "out", figures=False, say=lambda m: None)
     assert list(tmp_path.iterdir()) == []

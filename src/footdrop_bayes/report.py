@@ -42,12 +42,13 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
     diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
     (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
     tables = {
-        "factor_ranking": a.ranking, "hazard_ratios": a.hazard_ratios,
-        "cox_hazard_ratios": cox_output_table(a.cox), "recovery_probabilities": a.recovery,
-        "median_recovery": a.medians,
+        "factor_ranking": lambda: a.ranking, "hazard_ratios": lambda: a.hazard_ratios,
+        "cox_hazard_ratios": lambda: cox_output_table(a.cox),
+        "recovery_probabilities": lambda: a.recovery, "median_recovery": lambda: a.medians,
     }
-    for name, df in tables.items():
-        def table(name=name, df=df):
+    for name, get in tables.items():
+        def table(name=name, get=get):
+            df = get()
             df.to_csv(out / f"{name}.csv", index=False)
             summaries.export_table(df, out / "tables" / name, formats=("md", "tex"),
                                    interval=a.interval)
