@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..cohort import Cohort
@@ -44,3 +45,25 @@ def durations(cohort: Cohort) -> tuple[pd.Series, pd.Series]:
     visits (withdrawn patients are censored there, never dropped).
     """
     return cohort.duration.astype(float), cohort.intervals["event"].astype(bool)
+
+
+def collapse(t, e, groups=None) -> tuple[np.ndarray, ...]:
+    """Distinct (time, event[, group]) rows and how many patients each stands for.
+
+    Kaplan–Meier, Greenwood's variance and the (weighted) log-rank statistics depend on
+    the data only through the numbers at risk and of events at each time, so fitting
+    lifelines on these rows with the counts as (integer) weights gives exactly the
+    per-patient results, whatever the number of patients.
+
+    Returns
+    -------
+    t, e, groups, weights : ndarray
+        ``groups`` is None when not given; ``weights`` are integer counts.
+    """
+    t = np.asarray(t, float)
+    e = np.asarray(e, bool)
+    cols = [t, e.astype(float)] + ([np.asarray(groups, float)] if groups is not None else [])
+    table = np.column_stack(cols) if len(t) else np.zeros((0, len(cols)))
+    uniq, counts = np.unique(table, axis=0, return_counts=True)
+    g = uniq[:, 2].astype(np.int64) if groups is not None else None
+    return uniq[:, 0], uniq[:, 1].astype(bool), g, counts.astype(np.int64)

@@ -32,7 +32,7 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import durations, factor_series, prepare
+from ._common import collapse, durations, factor_series, prepare
 
 CI_METHODS = ("log-log", "log", "plain")
 
@@ -54,17 +54,21 @@ def _groups(cohort: Cohort, by: str | None) -> list[tuple[object, np.ndarray]]:
 def fit_km(t: np.ndarray, e: np.ndarray, grid: np.ndarray, alpha: float,
            ci: str = "log-log") -> pd.DataFrame:
     """Kaplan–Meier on the grid: ``survival, survival_low, survival_high, at_risk, events,
-    censored`` indexed by grid time. ``t`` must lie on ``grid``."""
+    censored`` indexed by grid time. ``t`` must lie on ``grid``.
+
+    Fitted on the distinct (time, event) rows weighted by their counts (exact)."""
     grid = np.asarray(grid, float)
+    # one row per distinct (time, event) with its count: exact, whatever the cohort size
+    t, e, _, w = collapse(t, e)
     out = pd.DataFrame(index=pd.Index(grid, name="time"))
-    out["at_risk"] = [int((t >= g).sum()) for g in grid]
-    out["events"] = [int(((t == g) & e).sum()) for g in grid]
-    out["censored"] = [int(((t == g) & ~e).sum()) for g in grid]
+    out["at_risk"] = [int(w[t >= g].sum()) for g in grid]
+    out["events"] = [int(w[(t == g) & e].sum()) for g in grid]
+    out["censored"] = [int(w[(t == g) & ~e].sum()) for g in grid]
     if len(t) == 0:
         for c in ("survival", "survival_low", "survival_high"):
             out[c] = np.nan
         return out
-    kmf = KaplanMeierFitter(alpha=alpha).fit(t, e, timeline=grid)
+    kmf = KaplanMeierFitter(alpha=alpha).fit(t, e, timeline=grid, weights=w)
     s = kmf.survival_function_.iloc[:, 0].to_numpy()
     if ci == "log-log":
         band = kmf.confidence_interval_survival_function_.to_numpy()

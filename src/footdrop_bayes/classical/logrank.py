@@ -35,7 +35,7 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import durations, factor_list, factor_series, prepare
+from ._common import collapse, durations, factor_list, factor_series, prepare
 
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 
@@ -69,8 +69,8 @@ def logrank(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
     rows = {}
     for f in factor_list(cohort, factors):
         g = factor_series(cohort, f)
-        res = multivariate_logrank_test(t.to_numpy(), g.cat.codes.to_numpy(),
-                                        e.to_numpy().astype(int),
+        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
+        res = multivariate_logrank_test(tt, gg, ee.astype(int), weights=w,
                                         weightings=weightings)
         row = {"n_levels": len(g.cat.categories), "statistic": float(res.test_statistic),
                "df": int(res.degrees_of_freedom), "p_value": float(res.p_value),
@@ -126,10 +126,12 @@ def pairwise_logrank(cohort: Cohort, factor: str, *, correction: str = "holm",
     t, e = durations(cohort)
     g = factor_series(cohort, factor)
     rows = {}
+    tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
     for a, b in combinations(g.cat.categories, 2):
         ma, mb = (g == a).to_numpy(), (g == b).to_numpy()
-        res = logrank_test(t[ma], t[mb], e[ma].astype(int), e[mb].astype(int),
-                           weightings=weightings)
+        ca, cb = gg == g.cat.categories.get_loc(a), gg == g.cat.categories.get_loc(b)
+        res = logrank_test(tt[ca], tt[cb], ee[ca].astype(int), ee[cb].astype(int),
+                           weights_A=w[ca], weights_B=w[cb], weightings=weightings)
         rows[(a, b)] = {"n_a": int(ma.sum()), "n_b": int(mb.sum()),
                         "statistic": float(res.test_statistic), "p_value": float(res.p_value)}
     out = pd.DataFrame.from_dict(rows, orient="index")
@@ -173,9 +175,9 @@ def logrank_trend(cohort: Cohort, factor: str, scores: Mapping | None = None, *,
         if missing:
             raise DataError(f"scores missing for levels {missing} of factor {factor!r}")
         w = np.array([float(scores[lv]) for lv in levels])
-    codes = g.cat.codes.to_numpy()
-    uniq, removed, observed, _ = group_survival_table_from_events(codes, t.to_numpy(),
-                                                                  e.to_numpy().astype(int))
+    tt, ee, codes, wts = collapse(t, e, g.cat.codes.to_numpy())
+    uniq, removed, observed, _ = group_survival_table_from_events(codes, tt, ee.astype(int),
+                                                                  weights=wts)
     cols = [f"removed:{c}" for c in uniq]
     n_jt = removed[cols].sum(0).to_numpy() - removed[cols].cumsum(0).shift(1).fillna(0)
     n_jt = n_jt.to_numpy(float)

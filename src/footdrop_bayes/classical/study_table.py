@@ -35,7 +35,7 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import durations, factor_list, factor_series, prepare
+from ._common import collapse, durations, factor_list, factor_series, prepare
 from .km import fit_km
 
 COLUMNS = ["n", "withdrawn", "analysed", "recovered", "percent_excluding_withdrawn",
@@ -133,7 +133,8 @@ def study_table(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
         table = np.array([[int((rec & m).sum()), int((~rec & kept & m).sum())]
                           for _, m in masks])
         p, test = contingency_test(table, n_resamples=n_resamples, random_seed=random_seed)
-        lr = multivariate_logrank_test(t, g.cat.codes.to_numpy(), e.astype(int),
+        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
+        lr = multivariate_logrank_test(tt, gg, ee.astype(int), weights=w,
                                        t_0=at if at < cohort.follow_up else -1)
         for lv, m in masks:
             rows[(f, lv)] = row(m) | {"p_excluding_withdrawn": p,

@@ -1,0 +1,103 @@
+"""Kaplan–Meier and log-rank on collapsed (time, event, level) counts equal per-patient fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test, multivariate_logrank_test
+from lifelines.utils import group_survival_table_from_events
+
+import footdrop_bayes as fb
+from footdrop_bayes import classical
+from footdrop_bayes.classical._common import collapse
+from footdrop_bayes.classical.km import fit_km
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    visits, patients, _ = fb.simulate_cohort(600, n_clinics=3, random_seed=21)
+    return fb.Cohort.from_visits(visits, patients, follow_up=6,
+                                 factors=["cause", "site", "sex", "clinic"], covariates=["age"])
+
+
+def test_collapse_counts_every_patient(cohort):
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(bool)
+    g = cohort.covariates["cause"].cat.codes.to_numpy()
+    tt, ee, gg, w = collapse(t, e, g)
+    assert len(tt) < len(t) / 5 and w.sum() == len(t)
+    rebuilt = pd.DataFrame({"t": np.repeat(tt, w), "e": np.repeat(ee, w),
+                            "g": np.repeat(gg, w)}).sort_values(["t", "e", "g"])
+    orig = pd.DataFrame({"t": t, "e": e, "g": g}).sort_values(["t", "e", "g"])
+    np.testing.assert_array_equal(rebuilt.to_numpy(float), orig.to_numpy(float))
+
+
+@pytest.mark.parametrize("ci", ["log-log", "log", "plain"])
+def test_km_equals_unweighted_lifelines(cohort, ci):
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(bool)
+    got = fit_km(t, e, cohort.grid, 0.05, ci)
+    kmf = KaplanMeierFitter(alpha=0.05).fit(t, e, timeline=cohort.grid)
+    np.testing.assert_allclose(got["survival"], kmf.survival_function_.iloc[:, 0],
+                               rtol=1e-12)
+    if ci == "log-log":
+        band = kmf.confidence_interval_survival_function_.to_numpy()
+        inside = (got["survival"] < 1) & (got["survival"] > 0)
+        np.testing.assert_allclose(got["survival_low"][inside], band[inside, 0], rtol=1e-10)
+        np.testing.assert_allclose(got["survival_high"][inside], band[inside, 1], rtol=1e-10)
+    assert list(got["at_risk"]) == [int((t >= g).sum()) for g in cohort.grid]
+    assert list(got["events"]) == [int(((t == g) & e).sum()) for g in cohort.grid]
+    assert list(got["censored"]) == [int(((t == g) & ~e).sum()) for g in cohort.grid]
+
+
+@pytest.mark.parametrize("weightings", [None, "wilcoxon", "tarone-ware", "peto"])
+def test_logrank_equals_unweighted_lifelines(cohort, weightings):
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(int)
+    got = classical.logrank(cohort, ["cause", "site"], weightings=weightings)
+    for f in ("cause", "site"):
+        ref = multivariate_logrank_test(t, cohort.covariates[f].cat.codes.to_numpy(), e,
+                                        weightings=weightings)
+        np.testing.assert_allclose(got.loc[f, "statistic"], ref.test_statistic, rtol=1e-10)
+        np.testing.assert_allclose(got.loc[f, "p_value"], ref.p_value, rtol=1e-8,
+                                   atol=1e-300)
+
+
+def test_pairwise_logrank_equals_unweighted_lifelines(cohort):
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(int)
+    g = cohort.covariates["site"]
+    got = classical.pairwise_logrank(cohort, "site", correction="none")
+    for (a, b), row in got.iterrows():
+        ma, mb = (g == a).to_numpy(), (g == b).to_numpy()
+        ref = logrank_test(t[ma], t[mb], e[ma], e[mb])
+        np.testing.assert_allclose(row["statistic"], ref.test_statistic, rtol=1e-10)
+        assert row["n_a"] == ma.sum() and row["n_b"] == mb.sum()
+
+
+def test_trend_equals_per_patient_risk_tables(cohort):
+    banded = classical.band_covariates(cohort, {"age": ([40, 60], ["<40", "40-59", ">=60"])})
+    got = classical.logrank_trend(banded, "age")
+    t, e = banded.duration.to_numpy(float), banded.intervals["event"].to_numpy(int)
+    codes = banded.covariates["age"].cat.codes.to_numpy()
+    uniq, removed, observed, _ = group_survival_table_from_events(codes, t, e)
+    cols = [f"removed:{c}" for c in uniq]
+    n_jt = (removed[cols].sum(0).to_numpy() - removed[cols].cumsum(0).shift(1).fillna(0))
+    n_jt = n_jt.to_numpy(float)
+    d_jt = observed[[f"observed:{c}" for c in uniq]].to_numpy(float)
+    w = np.asarray(uniq, float)
+    n_t, d_t = n_jt.sum(1), d_jt.sum(1)
+    keep = d_t > 0
+    share = n_jt[keep] / n_t[keep, None]
+    u = float(((d_jt[keep] - share * d_t[keep, None]) @ w).sum())
+    hyper = d_t[keep] * (n_t[keep] - d_t[keep]) / np.maximum(n_t[keep] - 1, 1)
+    var = float((hyper * (share @ w**2 - (share @ w) ** 2)).sum())
+    np.testing.assert_allclose(got["observed_minus_expected"], u, rtol=1e-10)
+    np.testing.assert_allclose(got["variance"], var, rtol=1e-10)
+
+
+def test_study_table_logrank_equals_unweighted(cohort):
+    tab = classical.study_table(cohort, ["cause"], at=4.0)
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(int)
+    ref = multivariate_logrank_test(t, cohort.covariates["cause"].cat.codes.to_numpy(), e,
+                                    t_0=4.0)
+    np.testing.assert_allclose(tab.loc[("cause", "trauma"), "p_logrank"], ref.p_value,
+                               rtol=1e-8)
