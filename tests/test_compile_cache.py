@@ -39,14 +39,24 @@ def resampled(fitted_model):
     pytest.skip("no bootstrap cohort with the fixture's structure")
 
 
-def test_same_structure_reuses_the_compiled_model(fitted_model, resampled):
+@pytest.fixture(scope="module")
+def numba_model(fitted_model):
+    """The fixture's cohort compiled with the numba backend (the fallback without jax)."""
+    cfg = fitted_model.sampler_config | {"nutpie_backend": "numba"}
+    return fb.RecoveryModel(fitted_model.cohort, sampler_config=cfg).fit(random_seed=1)
+
+
+@pytest.mark.parametrize("backend", ["auto", "numba"])
+def test_same_structure_reuses_the_compiled_model(fitted_model, resampled, backend, request):
+    first = fitted_model if backend == "auto" else request.getfixturevalue("numba_model")
+    cfg = first.sampler_config
     before = compile_cache.cache_info()
-    model = fb.RecoveryModel(resampled, sampler_config=fitted_model.sampler_config)
+    model = fb.RecoveryModel(resampled, sampler_config=cfg)
     assert (len(model.data.patterns["weight"])
-            != len(fitted_model.data.patterns["weight"])), "pattern count should differ"
+            != len(first.data.patterns["weight"])), "pattern count should differ"
     model.fit(random_seed=3)
     after = compile_cache.cache_info()
-    assert model.compile_reused
+    assert model.compile_reused and model.nutpie_backend == first.nutpie_backend
     assert after["compiled"] == before["compiled"]
     assert after["reused"] == before["reused"] + 1
     assert model.compile_time < 1.0
@@ -57,15 +67,15 @@ def test_same_structure_reuses_the_compiled_model(fitted_model, resampled):
 
     # a fresh compilation of the same model gives the same draws with the same seed
     compile_cache.clear_cache()
-    fresh = fb.RecoveryModel(resampled, sampler_config=fitted_model.sampler_config)
+    fresh = fb.RecoveryModel(resampled, sampler_config=cfg)
     fresh.fit(random_seed=3)
     assert not fresh.compile_reused
     assert compile_cache.cache_info()["compiled"] == after["compiled"] + 1
     for v in ("alpha", f"b_{f}", "beta", "tau"):
         np.testing.assert_array_equal(model.idata.posterior[v], fresh.idata.posterior[v])
-    # and differs from the fixture's fit of the original cohort (the data were swapped)
+    # and differs from the fit of the original cohort (the data were swapped)
     assert not np.allclose(model.idata.posterior["alpha"].mean(),
-                           fitted_model.idata.posterior["alpha"].mean(), atol=1e-6)
+                           first.idata.posterior["alpha"].mean(), atol=1e-6)
 
 
 def test_reused_log_density_is_the_new_cohorts(fitted_model, resampled):
@@ -98,3 +108,34 @@ def test_structure_key_separates_structures(fitted_model):
     assert key != compile_cache.structure_key(data, cfg | {"beta_sigma": 2.0}, par, "numba")
     flipped = {k: ("centred" if v == "non-centred" else "non-centred") for k, v in par.items()}
     assert key != compile_cache.structure_key(data, cfg, flipped, "numba")
+
+
+def test_auto_backend_rule_and_fallback_without_jax(monkeypatch):
+    resolve = compile_cache.resolve_backend
+    assert resolve("numba", 10) == "numba" and resolve("jax", 10**6) == "jax"
+    monkeypatch.setattr(compile_cache, "jax_available", lambda: True)
+    assert resolve("auto", compile_cache.JAX_MAX_TERMS) == "jax"
+    assert resolve("auto", compile_cache.JAX_MAX_TERMS + 1) == "numba"
+    monkeypatch.setattr(compile_cache, "jax_available", lambda: False)
+    assert resolve("auto", 10) == "numba"
+
+
+def test_without_jax_installed_auto_means_numba():
+    """A fresh interpreter where ``import jax`` fails (jax not installed)."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "jax" or name.startswith("jax."):
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, Block())
+from footdrop_bayes.model import compile_cache
+assert not compile_cache.jax_available()
+print(compile_cache.resolve_backend("auto", 10))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "numba"

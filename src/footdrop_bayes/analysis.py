@@ -196,7 +196,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                                                   **sampler_extra})
             model.fit(random_seed=random_seed)
             compiled = ("compiled model reused" if model.compile_reused else
-                        f"compiled in {model.compile_time:.1f} s"
+                        f"{model.nutpie_backend} backend, compiled in "
+                        f"{model.compile_time:.1f} s"
                         if model.compile_time is not None else "")
             say(f"sampled in {model.idata.posterior.attrs['sampling_time']:.1f} s"
                 + (f" ({compiled})" if compiled else ""))

@@ -19,10 +19,12 @@ gives the same draws as a fresh compilation with the same seed
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -32,9 +34,42 @@ from .likelihood import ModelData
 #: compiled models kept per process (least recently used dropped first)
 MAX_ENTRIES = 8
 
+#: ``nutpie_backend="auto"`` uses JAX up to this many likelihood terms (when jax is
+#: installed), numba above: JAX compiles in seconds, numba in 20-45 s, and numba's faster
+#: gradient only pays back on large models (measurements in docs/performance.md).
+JAX_MAX_TERMS = 2000
+
 _CACHE: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
 _STATS = {"compiled": 0, "reused": 0}
+
+
+class Compiled(NamedTuple):
+    """What :func:`compiled_model` returns."""
+
+    compiled: object
+    seconds: float
+    reused: bool
+    backend: str
+
+
+def jax_available() -> bool:
+    """Whether jax can be imported (the ``[jax]`` extra)."""
+    try:
+        return importlib.util.find_spec("jax") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def resolve_backend(backend: str, n_terms: int) -> str:
+    """The nutpie backend to use: ``"auto"`` picks by model size, else ``backend``.
+
+    ``"auto"``: ``"jax"`` when jax is installed and the model has at most
+    :data:`JAX_MAX_TERMS` likelihood terms (collapsed patterns), ``"numba"`` otherwise.
+    """
+    if backend != "auto":
+        return backend
+    return "jax" if jax_available() and n_terms <= JAX_MAX_TERMS else "numba"
 
 
 def structure_key(data: ModelData, config: dict, parameterization: dict,
@@ -80,7 +115,7 @@ def _with_data(compiled, data: ModelData):
     return dataclasses.replace(new, _coords=coords)
 
 
-def compiled_model(model, data: ModelData, config: dict, backend: str = "numba"):
+def compiled_model(model, data: ModelData, config: dict, backend: str = "auto") -> Compiled:
     """A nutpie-compiled ``model``, compiled at most once per structure and process.
 
     Parameters
@@ -91,17 +126,16 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "numba")
     config : dict
         The model configuration it was built with.
     backend : str
-        nutpie backend.
+        nutpie backend: ``"numba"``, ``"jax"`` or ``"auto"`` (:func:`resolve_backend`).
 
     Returns
     -------
-    compiled : nutpie CompiledModel
-        Holding ``data``'s arrays.
-    seconds : float
-        Wall time spent here (compilation on a miss; milliseconds on a hit).
-    reused : bool
-        True when an earlier compilation of the same structure was reused.
+    Compiled
+        ``(compiled, seconds, reused, backend)``: the nutpie model holding ``data``'s
+        arrays, the wall time spent here (compilation on a miss, milliseconds on a hit),
+        whether an earlier compilation was reused, and the backend used.
     """
+    backend = resolve_backend(backend, len(data.patterns["weight"]))
     key = structure_key(data, config, model.parameterization, backend)
     t0 = time.perf_counter()
     with _LOCK:
@@ -112,14 +146,14 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "numba")
         compiled = _with_data(cached, data)
         with _LOCK:
             _STATS["reused"] += 1
-        return compiled, time.perf_counter() - t0, True
+        return Compiled(compiled, time.perf_counter() - t0, True, backend)
     compiled = _compile(model, backend)
     with _LOCK:
         _CACHE[key] = compiled
         _STATS["compiled"] += 1
         while len(_CACHE) > MAX_ENTRIES:
             _CACHE.popitem(last=False)
-    return compiled, time.perf_counter() - t0, False
+    return Compiled(compiled, time.perf_counter() - t0, False, backend)
 
 
 def cache_info() -> dict:

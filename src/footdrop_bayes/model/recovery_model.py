@@ -102,6 +102,7 @@ class RecoveryModel:
         self._compiled = None
         self.compile_time: float | None = None
         self.compile_reused = False
+        self.nutpie_backend: str | None = None
 
     # ------------------------------------------------------------------ model
     @property
@@ -148,8 +149,9 @@ class RecoveryModel:
         cfg = self.sampler_config
         if cfg["sampler"] == "nutpie" and self._compiled is None:
             # once per model structure and process (compile_cache)
-            self._compiled, self.compile_time, self.compile_reused = compiled_model(
-                self.model, self.data, self.model_config, cfg["nutpie_backend"])
+            (self._compiled, self.compile_time, self.compile_reused,
+             self.nutpie_backend) = compiled_model(self.model, self.data, self.model_config,
+                                                   cfg["nutpie_backend"])
         idata, seconds, _ = run_sampler(self.model, cfg, random_seed, self._compiled)
         idata.posterior.attrs["sampling_time"] = seconds
         idata.posterior.attrs["random_seed"] = -1 if random_seed is None else int(random_seed)

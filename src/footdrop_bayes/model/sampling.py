@@ -29,10 +29,12 @@ def _seed(random_seed) -> int:
 
 def compile_nutpie(model: pm.Model, backend: str = "numba"):
     """Compile ``model`` for nutpie; returns ``(compiled, seconds)``."""
-    import nutpie
+    from .compile_cache import _compile, jax_available
 
+    if backend == "auto":
+        backend = "jax" if jax_available() else "numba"
     t0 = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model, backend=backend)
+    compiled = _compile(model, backend)
     return compiled, time.perf_counter() - t0
 
 
