@@ -289,6 +289,7 @@ def _adjustment(model, wd: _Withdrawn, alpha, grid, times, deltas: np.ndarray
     if len(wd.t_w) == 0:
         return out
     h0 = cumulative_baseline(alpha, grid, times)                      # (c, d, T)
+    deltas = np.broadcast_to(deltas, (len(wd.t_w), k_n))
     mult = np.exp(deltas)                                             # (p, K); 0 or inf ok
     step = _block(c * d, n_t)
     for start in range(0, len(wd.t_w), step):
@@ -543,37 +544,48 @@ def tipping_points(model, *, by=None, time: float | None = None, interval: float
 
     st = status(fine)
     i0 = int(np.flatnonzero(fine == 0)[0])
-    rows = []
-    for c, (f, lv, ref, _, _) in enumerate(pairs):
+    searches = []                          # one per (contrast, side): [c, side, a, b, after]
+    for c in range(len(pairs)):
         s0 = int(st[i0, c])
-        for side, order in (("below", range(i0 - 1, -1, -1)), ("above", range(i0 + 1,
-                                                                                len(fine)))):
+        for side, order in (("below", range(i0 - 1, -1, -1)),
+                            ("above", range(i0 + 1, len(fine)))):
             prev, hit = i0, None
             for i in order:
                 if st[i, c] != s0:
                     hit = i
                     break
                 prev = i
-            tip, after = np.nan, s0
-            if hit is not None:
-                after = int(st[hit, c])
-                a, b = fine[prev], fine[hit]
-                if np.isinf(b):
-                    tip = a              # changes only beyond the fine grid: report its end
-                else:
-                    while abs(b - a) > tol:
-                        mid = 0.5 * (a + b)
-                        if status(np.array([mid]))[0, c] == s0:
-                            a = mid
-                        else:
-                            b = mid
-                    tip = 0.5 * (a + b)
-            rows.append({"term": f, "level": lv, "reference": ref, "time": time,
-                         "side": side, "mar_conclusion": _verdict(s0),
-                         "tipping_delta": tip, "hazard_ratio": float(np.exp(tip)),
-                         "conclusion_after": _verdict(after),
-                         "text": _tipping_text(f, lv, ref, time, cohort.time_unit, side, s0,
-                                               after, tip, w.spec)})
+            if hit is None:
+                searches.append([c, side, np.nan, np.nan, s0])
+            else:
+                searches.append([c, side, fine[prev], fine[hit], int(st[hit, c])])
+    # bisection of every bracket at once: one pass over the draws per halving
+    active = [x for x in searches if np.isfinite(x[2]) and np.isfinite(x[3])]
+    while active and max(abs(x[3] - x[2]) for x in active) > tol:
+        mids = np.array([0.5 * (x[2] + x[3]) for x in active])
+        st_mid = status(mids)
+        for k, x in enumerate(active):
+            s_mid = int(st_mid[k, x[0]])
+            if s_mid == int(st[i0, x[0]]):
+                x[2] = mids[k]
+            else:
+                x[3], x[4] = mids[k], s_mid
+    rows = []
+    for c, side, a, b, after in searches:
+        f, lv, ref, _, _ = pairs[c]
+        s0 = int(st[i0, c])
+        if np.isnan(a):
+            tip = np.nan
+        elif np.isinf(b):
+            tip = a                  # changes only beyond the fine grid: report its end
+        else:
+            tip = 0.5 * (a + b)
+        rows.append({"term": f, "level": lv, "reference": ref, "time": time,
+                     "side": side, "mar_conclusion": _verdict(s0),
+                     "tipping_delta": tip, "hazard_ratio": float(np.exp(tip)),
+                     "conclusion_after": _verdict(after),
+                     "text": _tipping_text(f, lv, ref, time, cohort.time_unit, side, s0,
+                                           after, tip, w.spec)})
     df = pd.DataFrame(rows, columns=TIPPING_COLUMNS)
     df.attrs["interval"] = float(interval)
     return df
