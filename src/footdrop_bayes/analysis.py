@@ -141,15 +141,16 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         Add the clinics to the model-check figure of recovery curves (CLI
         ``--clinic-curves``).
 
-    Every option is checked before any fitting (``DataError`` naming the CLI option and
-    the keyword). With ``model`` given, ``target_accept`` and ``parameterization`` are
-    ignored like the other sampler settings, and ``reference`` is refused.
     withdrawal : bool
         Add the delta-adjusted withdrawal sensitivity analysis (tables, tipping points;
         :func:`~footdrop_bayes.summaries.withdrawal_analysis`). Off by default.
     deltas, delta_by
         Its delta grid and per-level deltas (see
         :func:`~footdrop_bayes.summaries.withdrawal_sensitivity`).
+
+    Every option is checked before any fitting (``DataError`` naming the CLI option and
+    the keyword). With ``model`` given, ``target_accept`` and ``parameterization`` are
+    ignored like the other sampler settings, and ``reference`` is refused.
     """
     from . import options as opt
 
