@@ -140,7 +140,6 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     clinic_curves : bool
         Add the clinics to the model-check figure of recovery curves (CLI
         ``--clinic-curves``).
-
     withdrawal : bool
         Add the delta-adjusted withdrawal sensitivity analysis (tables, tipping points;
         :func:`~footdrop_bayes.summaries.withdrawal_analysis`). Off by default.
