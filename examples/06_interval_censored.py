@@ -110,14 +110,23 @@ def _hessian(f, x, h=1e-4):
 
 
 def turnbull(df: pd.DataFrame, lower: str, upper: str, times) -> np.ndarray:
-    """lifelines' Turnbull NPMLE of P(event by t), midpoint of its non-unique range."""
+    """lifelines' Turnbull NPMLE of P(event by t), at the times ``t`` of the grid.
+
+    lifelines reports S just before each time of its index (``NPMLE_estimate_upper``:
+    the mass of a Turnbull interval ending there not yet counted), so P(event by t),
+    every interval ending at or before t counted, is 1 minus that column at the first
+    index time after t. Checked: so read, the estimate's log-likelihood under the
+    library's likelihood equals the grid MLE's (docs/validation.md).
+    """
     up = df[upper].astype(float).fillna(np.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         km = KaplanMeierFitter().fit_interval_censoring(df[lower].astype(float), up)
-    sf = km.survival_function_.mean(axis=1)
-    idx = np.searchsorted(sf.index.to_numpy(), np.asarray(times), side="right") - 1
-    return 1 - sf.to_numpy()[np.clip(idx, 0, None)]
+    sf = km.survival_function_
+    idx = np.searchsorted(sf.index.to_numpy(), np.asarray(times, float), side="right")
+    s = np.where(idx < len(sf), sf["NPMLE_estimate_upper"].to_numpy()[np.minimum(
+        idx, len(sf) - 1)], sf["NPMLE_estimate_lower"].to_numpy()[-1])
+    return 1 - s
 
 
 def analyse(name: str, df, lower, upper, factor, level, unit, grid=None):
