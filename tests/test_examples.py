@@ -26,6 +26,8 @@ OUTPUTS = {
     "04_lifelines_dataset.py": ["bayes_vs_cox.csv", "hazard_ratios.png"],
     "05_notebook_flow.py": ["model.nc", "curves_by_cause.png", "ranking.png",
                             "new_patient.png", "report/report.md", "report/posterior.nc"],
+    "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
+                                      "report/posterior.nc", "bayes_vs_coxph.csv"],
 }
 
 
