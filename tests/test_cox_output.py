@@ -115,3 +115,12 @@ def test_rows_without_finite_bounds_are_flagged():
     s.loc[1, "exp(coef) upper 95%"] = 10.0
     s.loc[1, "se(coef)"] = 7.0
     assert list(not_estimable(s)) == [False, True]
+
+
+def test_third_party_notices_are_kept_out_of_the_report():
+    from footdrop_bayes.analysis_guard import third_party_notice
+
+    notice = warnings.WarningMessage(FutureWarning("arviz API"), FutureWarning,
+                                     "arviz/stats.py", 1)
+    real = warnings.WarningMessage(UserWarning("Cox model: ..."), UserWarning, "cox.py", 1)
+    assert third_party_notice(notice) and not third_party_notice(real)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import classical, summaries
-from .analysis_guard import empty_ranking, fit_cox, guarded_summary
+from .analysis_guard import empty_ranking, fit_cox, guarded_summary, third_party_notice
 from .cohort import Cohort
 from .model import RecoveryModel
 
@@ -140,7 +140,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             summaries.recovery_probabilities(model, times="grid", interval=interval)))
         medians = guarded_summary("median recovery times", lambda: (
             summaries.median_recovery_times(model, interval=interval)))
-    log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
+    log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)
+           and not third_party_notice(w)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
