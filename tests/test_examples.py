@@ -31,6 +31,8 @@ OUTPUTS = {
     "07_withdrawal_sensitivity.py": ["withdrawal_sensitivity.csv", "withdrawal_comparison.csv",
                                      "withdrawal_tipping_points.csv", "truth_vs_bounds.csv",
                                      "surgery_only.csv", "withdrawal.png"],
+    "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
+                                      "report/posterior.nc", "bayes_vs_coxph.csv"],
 }
 
 

@@ -92,3 +92,18 @@ def test_times_outside_follow_up_name_the_valid_range(fitted_model, bad):
     assert "[0.0, 1.0, 2.0" not in msg             # never a dump of the grid
     with pytest.raises(ValueError, match=r"\[0, 6\] months"):
         fitted_model.recovery_curves(times=[6.5])
+
+
+def test_curve_plot_takes_a_fine_time_grid(fitted_model):
+    import matplotlib.pyplot as plt
+
+    from footdrop_bayes import plots
+
+    f = fitted_model.factors[0]
+    times = np.linspace(0.25, 6.0, 24)
+    draws = level_recovery_draws(fitted_model, terms=[f], times=times)[f]
+    fig = plots.plot_posterior_recovery(draws, facets=False)
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("posterior:"))
+    np.testing.assert_allclose(line.get_xdata(), np.r_[0.0, times])
+    plt.close(fig)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import classical, summaries
-from .analysis_guard import empty_ranking, fit_cox, guarded_summary
+from .analysis_guard import empty_ranking, fit_cox, guarded_summary, third_party_notice
 from .cohort import Cohort
 from .errors import DataError
 from .model import RecoveryModel
@@ -231,7 +231,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             except Exception as exc:       # a late failure must not lose the fit
                 warnings.warn(f"withdrawal sensitivity analysis failed and is left out: "
                               f"{type(exc).__name__}: {exc}", stacklevel=2)
-    log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)]
+    log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)
+           and not third_party_notice(w)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
     for w in log:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

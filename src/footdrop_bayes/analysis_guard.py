@@ -50,3 +50,13 @@ def guarded_summary(name: str, step: Callable[[], pd.DataFrame]) -> pd.DataFrame
         warnings.warn(f"{name} could not be computed ({type(exc).__name__}: {exc}); its "
                       "table is empty", OutputWarning, stacklevel=2)
         return pd.DataFrame()
+
+
+def third_party_notice(w: warnings.WarningMessage) -> bool:
+    """A deprecation / future-API notice (e.g. arviz's): never the analysis' concern.
+
+    The library raises none itself, so every such notice comes from a dependency's own
+    API; they are kept out of the report and the command line's warning lines.
+    """
+    return issubclass(w.category, (FutureWarning, DeprecationWarning,
+                                   PendingDeprecationWarning))

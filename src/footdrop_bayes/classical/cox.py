@@ -287,8 +287,12 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
     with warnings.catch_warnings(record=True) as ph_caught:
         warnings.simplefilter("always")
         ph_test, ph_verdict = _ph(cph, df, key)
-    restated += [restate_lifelines(w.message) for w in ph_caught
-                 if not issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    for w in ph_caught:
+        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
+            msg = restate_lifelines(w.message)
+            if msg not in restated:
+                restated.append(msg)
+                warnings.warn(msg, UserWarning, stacklevel=2)
     flags = not_estimable(summary, cohort, e.to_numpy())
     return CoxResult(table=table[TABLE_COLUMNS], summary=summary,
                      concordance=float(cph.concordance_index_),

@@ -13,6 +13,8 @@ from importlib import resources
 import pandas as pd
 
 from ..cohort import Cohort
+from .rossi import ROSSI_COVARIATES as ROSSI_COVARIATES
+from .rossi import load_rossi_visits as load_rossi_visits
 
 STUDY_FACTORS = ["sex", "site", "lesion_type", "cause", "treatment"]
 STUDY_COVARIATES = ["age", "delay"]
