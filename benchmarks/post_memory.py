@@ -53,12 +53,15 @@ def main(argv=None) -> int:
     ap.add_argument("--clinics", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default=None, help="where tables and output go")
+    ap.add_argument("--reuse", action="store_true", help="reuse tables in --workdir")
     ap.add_argument("--extra", default="", help="extra CLI arguments, e.g. '--draws 200'")
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fdb_post_"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    v, p = make_tables(args.patients, args.clinics, args.seed, work)
+    v, p = work / "visits.csv", work / "patients.csv"
+    if not (args.reuse and v.exists() and p.exists()):
+        v, p = make_tables(args.patients, args.clinics, args.seed, work)
     print(f"tables: {args.patients} patients in {time.perf_counter() - t0:.1f} s ({work})")
     patients = pd.read_csv(p, nrows=1)
     factors = [c for c in patients.columns if c not in ("patient_id", "clinic")]

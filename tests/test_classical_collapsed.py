@@ -101,3 +101,24 @@ def test_study_table_logrank_equals_unweighted(cohort):
                                     t_0=4.0)
     np.testing.assert_allclose(tab.loc[("cause", "trauma"), "p_logrank"], ref.p_value,
                                rtol=1e-8)
+
+
+def test_vectorised_schoenfeld_residuals_equal_lifelines(cohort):
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    from footdrop_bayes.classical.cox import design, schoenfeld_residuals
+
+    X, _ = design(cohort, ["cause", "sex"], ["age"])
+    t, e = cohort.duration.to_numpy(float), cohort.intervals["event"].to_numpy(int)
+    df = X.assign(_duration=t, _event=e)
+    cph = CoxPHFitter().fit(df, "_duration", "_event")
+    ref = cph.compute_residuals(df, "scaled_schoenfeld")
+    got = schoenfeld_residuals(cph, df)
+    assert list(got.index) == list(ref.index) and list(got.columns) == list(ref.columns)
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-10, atol=1e-10)
+    res = classical.cox(cohort, ["cause", "sex"], ["age"])
+    lifelines_ph = proportional_hazard_test(cph, df, time_transform="rank").summary
+    np.testing.assert_allclose(res.ph_test["p_value"].to_numpy(),
+                               lifelines_ph["p"].reindex(res.ph_test.index).to_numpy(),
+                               rtol=1e-8)

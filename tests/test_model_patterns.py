@@ -186,3 +186,18 @@ def test_prior_shares_equal_the_per_patient_simulation(fitted_model, monkeypatch
     assert got.dims == ("chain", "draw", "time")
     np.testing.assert_array_equal(curves_of(got).values, expected.values)
     np.testing.assert_array_equal(curves_of(got)["time"].values, expected["time"].values)
+
+
+def test_unique_rows_equals_numpy_unique_axis0():
+    from footdrop_bayes._rows import unique_rows
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    cols = [rng.integers(-1, 3, n), rng.normal(size=n).round(1), rng.integers(0, 2, n),
+            rng.choice([0.5, 1.5, 2.5], n), rng.normal(size=n).round(2)]
+    table = np.column_stack(cols).astype(float)
+    uniq, inverse, counts = np.unique(table, axis=0, return_inverse=True, return_counts=True)
+    first, inv, cnt = unique_rows(cols)
+    np.testing.assert_array_equal(table[first], uniq)
+    np.testing.assert_array_equal(inv, inverse.ravel())
+    np.testing.assert_array_equal(cnt, counts)

@@ -60,10 +60,11 @@ def collapse(t, e, groups=None) -> tuple[np.ndarray, ...]:
     t, e, groups, weights : ndarray
         ``groups`` is None when not given; ``weights`` are integer counts.
     """
+    from .._rows import unique_rows
+
     t = np.asarray(t, float)
     e = np.asarray(e, bool)
-    cols = [t, e.astype(float)] + ([np.asarray(groups, float)] if groups is not None else [])
-    table = np.column_stack(cols) if len(t) else np.zeros((0, len(cols)))
-    uniq, counts = np.unique(table, axis=0, return_counts=True)
-    g = uniq[:, 2].astype(np.int64) if groups is not None else None
-    return uniq[:, 0], uniq[:, 1].astype(bool), g, counts.astype(np.int64)
+    cols = [t, e] + ([np.asarray(groups, np.int64)] if groups is not None else [])
+    first, _, counts = unique_rows(cols)
+    g = cols[2][first] if groups is not None else None
+    return t[first], e[first], g, counts

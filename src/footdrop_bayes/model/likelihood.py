@@ -176,10 +176,11 @@ def collapse_patterns(data: ModelData, *, collapse: bool = True) -> None:
     table = np.column_stack([data.codes[k] for k in names] + [data.z]
                             + [data.l_idx, data.r_idx, data.event]).astype(float) \
         if data.n_patients else np.zeros((0, len(names) + data.z.shape[1] + 3))
-    if collapse:
-        uniq, inverse, counts = np.unique(table, axis=0, return_inverse=True,
-                                          return_counts=True)
-        inverse = inverse.ravel()
+    if collapse and len(table):
+        from .._rows import unique_rows
+
+        first, inverse, counts = unique_rows(list(table.T))
+        uniq = table[first]
     else:
         uniq, inverse, counts = table, np.arange(len(table)), np.ones(len(table))
     nz = data.z.shape[1]

@@ -40,18 +40,20 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
     codes_u : dict, z_u : ndarray, labels_u : int array or None, counts : ndarray
         One row per distinct profile; ``counts`` sums to ``n``.
     """
+    from .._rows import unique_rows
+
     names = list(codes)
-    n = len(z)
-    cols = [np.asarray(codes[k], float)[:, None] for k in names] + [np.asarray(z, float)]
+    z = np.asarray(z, float)
+    cols = [np.asarray(codes[k]) for k in names] + [z[:, j] for j in range(z.shape[1])]
     if labels is not None:
-        cols.append(np.asarray(labels, float)[:, None])
-    table = np.hstack(cols) if n else np.zeros((0, sum(c.shape[1] for c in cols)))
-    uniq, counts = np.unique(table, axis=0, return_counts=True)
-    out = {k: uniq[:, i].astype(np.int64) for i, k in enumerate(names)}
-    nz = z.shape[1]
-    z_u = uniq[:, len(names):len(names) + nz]
-    lab = uniq[:, -1].astype(np.int64) if labels is not None else None
-    return out, z_u, lab, counts.astype(float)
+        cols.append(np.asarray(labels))
+    if not len(z):
+        return ({k: np.zeros(0, np.int64) for k in names}, z, None if labels is None
+                else np.zeros(0, np.int64), np.zeros(0))
+    first, _, counts = unique_rows(cols)
+    out = {k: np.asarray(codes[k], np.int64)[first] for k in names}
+    lab = np.asarray(labels, np.int64)[first] if labels is not None else None
+    return out, z[first], lab, counts.astype(float)
 
 
 def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, times, *,
