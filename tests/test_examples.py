@@ -26,6 +26,7 @@ OUTPUTS = {
     "04_lifelines_dataset.py": ["bayes_vs_cox.csv", "hazard_ratios.png"],
     "05_notebook_flow.py": ["model.nc", "curves_by_cause.png", "ranking.png",
                             "new_patient.png", "report/report.md", "report/posterior.nc"],
+    "06_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
 }
 
 
