@@ -33,6 +33,7 @@ OUTPUTS = {
                                      "surgery_only.csv", "withdrawal.png"],
     "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
                                       "report/posterior.nc", "bayes_vs_coxph.csv"],
+    "09_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
 }
 
 
