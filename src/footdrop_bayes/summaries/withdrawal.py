@@ -313,8 +313,8 @@ class WithdrawalDraws:
     """Posterior draws of recovery by time under each delta, per (term, level) group.
 
     ``values`` has dims ``chain, draw, delta, <time_unit>, group``; ``groups`` lists the
-    (term, level) of each group; ``mar`` is G (delta-free), dims ``chain, draw, time,
-    group``.
+    (term, level) of each group. :meth:`at` evaluates other deltas at one time from the
+    stored MAR part G (``_mar``, dims chain, draw, time, group) and withdrawn profiles.
     """
 
     values: xr.DataArray
