@@ -116,10 +116,7 @@ def run_cell(cell: dict, sampler: dict, outdir: Path) -> dict:
         "sample_s": float(post.attrs.get("sampling_time", np.nan)), "total_s": total,
         "commit": COMMIT,
     }
-    row["divergent_block"] = ""
-    blocks = d.get("by_block")
-    if blocks is not None and d["divergences"]:
-        row["divergent_block"] = str(blocks["divergence_shift"].abs().idxmax())
+    row["divergent_block"] = d.get("culprit") or ""
     if d["divergences"]:
         name = (f"{cell['preset']}_J{cell['n_clinics']}_n{cell['n_patients']}_"
                 f"{cell['clinic_sizes']}_sd{cell['clinic_sd']}_s{cell['seed']}.nc")
