@@ -169,3 +169,14 @@ def test_model_check_figure_gets_clinic_panels_when_asked(clinic_analysis, clini
     assert curve_factors(off) == ["cause"]
     text = (clinic_folder / "report.md").read_text()
     assert "The last panel shows each clinic." in text
+
+
+def test_default_cox_handling_is_strata_and_stated(multicentre_model):
+    from footdrop_bayes.report_text import report_markdown
+
+    a = analyse(multicentre_model.cohort, model=multicentre_model, say=lambda m: None)
+    assert a.cox.group_handling == "strata"
+    assert a.options["clinic_curves"] is False
+    text = report_markdown(a, {})
+    assert "stratified by clinic" in text and "### Clinics / centres" in text
+    assert "log-rank χ²" in text.split("### Clinics / centres")[1]

@@ -164,8 +164,9 @@ def _checks(cohort: Cohort, factors, X: pd.DataFrame, key: pd.DataFrame,
         msgs.append((FewEventsWarning,
                      f"Cox model: {n_events} recoveries for {n_params} coefficients "
                      f"({epv:.1f} events per variable, fewer than {MIN_EVENTS_PER_VARIABLE}); "
-                     "hazard ratios and their intervals are unreliable - use fewer factors, "
-                     "merge rare levels, or prefer the Bayesian model with partial pooling"))
+                     "hazard ratios and their intervals are unreliable - use fewer factors "
+                     "(--factors / --covariates; factors= / covariates=), merge rare levels, "
+                     "or prefer the Bayesian model with partial pooling"))
     for f in factors:
         s = factor_series(cohort, f)
         for lv in s.cat.categories:
@@ -190,7 +191,8 @@ def _checks(cohort: Cohort, factors, X: pd.DataFrame, key: pd.DataFrame,
                          f"Cox model: collinear terms {terms} (variance inflation up to "
                          f"{high.max():.0f}, above {MAX_VIF:g}: e.g. levels of one factor "
                          "nested in a level of another); their hazard ratios carry each "
-                         "other's effects and are unstable - read them together, drop one, or "
+                         "other's effects and are unstable - read them together, drop one "
+                         "(--factors / factors=), or "
                          "prefer the Bayesian model with partial pooling"))
     return msgs
 
