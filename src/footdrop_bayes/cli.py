@@ -137,7 +137,6 @@ def load_interval_cohort(args: argparse.Namespace, say=print):
     return cohort
 
 
-
 def check_out(args: argparse.Namespace) -> None:
     """Refuse a non-empty output folder before any work, unless --overwrite."""
     from .output import check_output_folder
