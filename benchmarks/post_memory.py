@@ -79,9 +79,11 @@ def main(argv=None) -> int:
         last = now
     rc = proc.wait()
     wall = time.perf_counter() - t0
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_gb = usage.ru_maxrss / 1024 ** 2
+    cpu = usage.ru_utime + usage.ru_stime
     size = (work / "out" / "posterior.nc").stat().st_size / 1e6 if rc == 0 else float("nan")
-    print(f"exit {rc}; wall {wall:.1f} s; peak RSS {peak_gb:.2f} GB; posterior.nc "
+    print(f"exit {rc}; wall {wall:.1f} s; CPU {cpu:.1f} s; peak RSS {peak_gb:.2f} GB; posterior.nc "
           f"{size:.1f} MB; factors {factors} + clinic")
     return rc
 
