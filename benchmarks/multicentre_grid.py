@@ -200,7 +200,10 @@ def markdown(df: pd.DataFrame, seeds) -> str:
         "assigned at random, true clinic SD 0.5); `grid` rows: balanced clinics or "
         "geometric sizes from 1 patient up (`unbalanced`). 2 cores shared with six other "
         "engineers' runs, under `nice`: times are indicative only. The commit column is the "
-        "library commit each row was run with.",
+        "library commit each row was run with (`+dirty`: the run started with uncommitted "
+        "changes in `src`; for the rows of cf0b8d1+dirty the only later `src` change that "
+        "is not a docstring is the 11-clinic threshold, which does not apply to 2-4 "
+        "clinics, so their model is that of 4c5a1fa).",
         "",
         f"**{len(d)} fits with the default settings: {n_div} with any divergence, "
         f"{int((~ok).sum())} missing R-hat < 1.01 or ESS > 400.**",
@@ -211,9 +214,26 @@ def markdown(df: pd.DataFrame, seeds) -> str:
     if len(other):
         parts += ["", "Shorter runs (not the defaults; for orientation only):", "",
                   fmt_table(other)]
+    bad = d[d["divergences"] > 0]
+    for _, r in bad.iterrows():
+        block = r.get("divergent_block")
+        block = block if isinstance(block, str) and block else "no single block"
+        parts += ["", f"{r['n_clinics']} clinics / {r['n_patients']:,} patients "
+                  f"({r['preset']}, seed {r['seed']}): {r['divergences']} divergence(s); "
+                  f"`block_diagnostics` attributes them to: {block} (posterior saved as "
+                  "`benchmarks/*.nc` for inspection, not committed)."]
     missing = not_run(df, seeds)
-    parts += ["", "Grid cells **not run** (time): " + ("none." if not missing else "")]
-    parts += [f"- {m}" for m in missing]
+    n_cells = 30 * len(seeds)
+    if len(missing) == 30:
+        parts += ["", f"**Grid cells not run: all {n_cells}** (30 cells x seeds "
+                  f"{', '.join(map(str, seeds))}: 2, 3, 4, 10, 50 clinics x balanced / "
+                  "unbalanced x true SD 0, 0.2, 0.6). The machine (2 cores, load 7-15 from "
+                  "seven engineers) fitted one default 4 x 1000 model every 8-17 minutes, "
+                  "and the issue's cohorts came first. Run them with `nice -n 10 python "
+                  "benchmarks/multicentre_grid.py --preset grid --seeds 1 2`."]
+    else:
+        parts += ["", "Grid cells **not run** (time): " + ("none." if not missing else "")]
+        parts += [f"- {m}" for m in missing]
     return "\n".join(parts) + "\n"
 
 
