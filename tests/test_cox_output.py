@@ -123,4 +123,8 @@ def test_third_party_notices_are_kept_out_of_the_report():
     notice = warnings.WarningMessage(FutureWarning("arviz API"), FutureWarning,
                                      "arviz/stats.py", 1)
     real = warnings.WarningMessage(UserWarning("Cox model: ..."), UserWarning, "cox.py", 1)
-    assert third_party_notice(notice) and not third_party_notice(real)
+    numba = warnings.WarningMessage(
+        UserWarning('\x1b[1mCannot cache compiled function "numba_funcified_fgraph" as it '
+                    'uses dynamic globals\x1b[0m'), UserWarning, "numba/core/x.py", 1)
+    assert third_party_notice(notice) and third_party_notice(numba)
+    assert not third_party_notice(real)

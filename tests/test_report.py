@@ -38,7 +38,7 @@ def test_contract_columns_and_terms(out_folder, analysis):
     cox = pd.read_csv(out_folder / "cox_hazard_ratios.csv", keep_default_na=False)
     assert list(cox.columns) == ["term", "level", "reference", "hr", "hr_low", "hr_high",
                                  "p_value", "estimable"]
-    assert set(cox["estimable"]) <= {"True", "False"}
+    assert set(cox["estimable"].astype(str)) <= {"True", "False"}
     key = ["term", "level", "reference"]
     assert (set(map(tuple, bayes[key].to_numpy())) == set(map(tuple, cox[key].to_numpy())))
     age = bayes[bayes["term"] == "age"].iloc[0]

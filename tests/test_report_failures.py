@@ -136,8 +136,14 @@ def test_cli_names_a_failing_figure_in_one_warning_line(analysis, study_tables, 
     visits, patients = study_tables
     visits.to_csv(tmp_path / "visits.csv", index=False)
     patients.to_csv(tmp_path / "patients.csv", index=False)
+    from footdrop_bayes.report_guard import attempt
+
+    def one_failing_figure(a, folder, *, problems=None, **kwargs):
+        attempt("figure 'energy'", _boom, problems)       # as render_figures does
+        return {}
+
     monkeypatch.setattr(report, "analyse", lambda *a, **k: analysis)
-    monkeypatch.setattr(plots, "plot_energy", _boom)
+    monkeypatch.setattr(report, "render_figures", one_failing_figure)
     code = main(["--quiet", "fit", "--visits", str(tmp_path / "visits.csv"), "--patients",
                  str(tmp_path / "patients.csv"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err

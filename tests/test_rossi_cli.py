@@ -74,6 +74,7 @@ def _check_folder(out):
     return hrs
 
 
+@pytest.mark.slow       # a new model structure and seven panels of figures: ~2 min
 def test_rossi_cli_writes_the_full_report_fast(rossi_files, tmp_path):
     out = tmp_path / "results"
     assert fit_rossi(rossi_files, out, "--chains", "2", "--draws", "50", "--tune",

@@ -53,10 +53,15 @@ def guarded_summary(name: str, step: Callable[[], pd.DataFrame]) -> pd.DataFrame
 
 
 def third_party_notice(w: warnings.WarningMessage) -> bool:
-    """A deprecation / future-API notice (e.g. arviz's): never the analysis' concern.
+    """A dependency's notice that says nothing about the analysis.
 
-    The library raises none itself, so every such notice comes from a dependency's own
-    API; they are kept out of the report and the command line's warning lines.
+    Deprecation / future-API notices (e.g. arviz's; the library raises none itself) and
+    numba's compilation-cache notices ("Cannot cache compiled function ..."): kept out of
+    the report and the command line's warning lines.
     """
-    return issubclass(w.category, (FutureWarning, DeprecationWarning,
-                                   PendingDeprecationWarning))
+    if issubclass(w.category, (FutureWarning, DeprecationWarning,
+                               PendingDeprecationWarning)):
+        return True
+    return (type(w.message).__module__.startswith("numba")
+            or w.category.__name__.startswith("Numba")
+            or "Cannot cache compiled function" in str(w.message))
