@@ -317,7 +317,11 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
     """
     choices = choose_parameterization(data, config)
     with pm.Model(coords=model_coords(data)) as model:
-        d = {name: pm.Data(name, value) for name, value in data_arrays(data).items()}
+        # structure-sized arrays get static shapes (JAX needs them for the gradient of
+        # the cumulative baseline); pattern arrays keep a dynamic length
+        d = {name: pm.Data(name, value,
+                           shape=None if name.startswith("pattern_") else value.shape)
+             for name, value in data_arrays(data).items()}
         codes = {k: d[f"pattern_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
         eta = _factor_effects(data, config, choices, codes)

@@ -1,7 +1,8 @@
 """Compile once per model structure: a process-level cache of nutpie-compiled models.
 
 nutpie's numba compilation of a model costs 20-45 s, its sampling of a small cohort a few
-seconds. The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
+seconds. (The JAX backend compiles in seconds with the data frozen in, so it compiles per
+fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
 (:func:`~.build.data_arrays`), so a compiled model serves every cohort with the same
 *structure*: the same factors with the same numbers of levels, covariates, group and
 number of groups, grid length, follow-up, time unit, centred / non-centred choices, model
@@ -97,9 +98,10 @@ def _compile(model, backend: str):
     import nutpie
 
     if backend == "jax":
-        # not frozen: the data stay arguments of the jitted function, so with_data works
-        return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
-                                         freeze_model=False)
+        # frozen (nutpie's default for JAX): the data are constants. Left as arguments,
+        # some graphs need concrete shapes JAX cannot trace (measured: a ConcretizationTypeError
+        # at 5,000 patients), so JAX models are compiled per fit (seconds), not reused.
+        return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax")
     return nutpie.compile_pymc_model(model, backend=backend)
 
 
@@ -138,6 +140,11 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto") 
     backend = resolve_backend(backend, len(data.patterns["weight"]))
     key = structure_key(data, config, model.parameterization, backend)
     t0 = time.perf_counter()
+    if backend == "jax":                      # frozen data: compiled per fit (seconds)
+        compiled = _compile(model, backend)
+        with _LOCK:
+            _STATS["compiled"] += 1
+        return Compiled(compiled, time.perf_counter() - t0, False, backend)
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
