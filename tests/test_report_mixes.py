@@ -115,6 +115,10 @@ def test_every_mix_gives_a_complete_folder(run_mix, mix):
         assert f"u_{group}" in fb.RecoveryModel.load(out / "posterior.nc").idata.posterior
     rec = pd.read_csv(out / "recovery_probabilities.csv")
     assert set(rec["term"]) == {"all", *factors}
+    # every probability is a number (an empty cell would hide a NaN)
+    assert rec[["median", "low", "high"]].notna().all().all(), rec
+    assert ((rec["low"] >= 0) & (rec["low"] <= rec["median"])
+            & (rec["median"] <= rec["high"]) & (rec["high"] <= 1)).all()
     figures = {p.stem for p in (out / "figures").glob("*.png")}
     assert {"kaplan_meier", "posterior_curves", "recovery_by_level", "trace"} <= figures
     assert ("forest" in figures) == bool(factors or covariates)

@@ -50,6 +50,8 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
     if not len(z):
         return ({k: np.zeros(0, np.int64) for k in names}, z, None if labels is None
                 else np.zeros(0, np.int64), np.zeros(0))
+    if not cols:            # no terms at all: every patient has the same (empty) profile
+        return {}, z[:1], None, np.array([float(len(z))])
     first, _, counts = unique_rows(cols)
     out = {k: np.asarray(codes[k], np.int64)[first] for k in names}
     lab = np.asarray(labels, np.int64)[first] if labels is not None else None
