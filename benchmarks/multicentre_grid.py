@@ -219,7 +219,8 @@ def markdown(df: pd.DataFrame, seeds) -> str:
         block = r.get("divergent_block")
         block = block if isinstance(block, str) and block else "no single block"
         parts += ["", f"{r['n_clinics']} clinics / {r['n_patients']:,} patients "
-                  f"({r['preset']}, seed {r['seed']}): {r['divergences']} divergence(s); "
+                  f"({r['preset']}, {r['clinic_sizes']}, true SD {r['clinic_sd']:g}, seed "
+                  f"{r['seed']}): {r['divergences']} divergence(s); "
                   f"`block_diagnostics` attributes them to: {block} (posterior saved as "
                   "`benchmarks/*.nc` for inspection, not committed)."]
     missing = not_run(df, seeds)
