@@ -147,6 +147,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         Its delta grid and per-level deltas (see
         :func:`~footdrop_bayes.summaries.withdrawal_sensitivity`).
 
+    Notes
+    -----
     Every option is checked before any fitting (``DataError`` naming the CLI option and
     the keyword). With ``model`` given, ``target_accept`` and ``parameterization`` are
     ignored like the other sampler settings, and ``reference`` is refused.
