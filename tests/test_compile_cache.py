@@ -116,6 +116,9 @@ def test_auto_backend_rule_and_fallback_without_jax(monkeypatch):
     monkeypatch.setattr(compile_cache, "jax_available", lambda: True)
     assert resolve("auto", compile_cache.JAX_MAX_TERMS) == "jax"
     assert resolve("auto", compile_cache.JAX_MAX_TERMS + 1) == "numba"
+    short, default_run = compile_cache.JAX_MAX_ITERATIONS, 4 * (1000 + 1000)
+    assert resolve("auto", 105, short) == "jax"
+    assert resolve("auto", 105, default_run) == "numba"     # sampling outweighs compiling
     monkeypatch.setattr(compile_cache, "jax_available", lambda: False)
     assert resolve("auto", 10) == "numba"
 

@@ -36,9 +36,17 @@ from .likelihood import ModelData
 MAX_ENTRIES = 8
 
 #: ``nutpie_backend="auto"`` uses JAX up to this many likelihood terms (when jax is
-#: installed), numba above: JAX compiles in seconds, numba in 20-45 s, and numba's faster
-#: gradient only pays back on large models (measurements in docs/performance.md).
+#: installed and the run is short, :data:`JAX_MAX_ITERATIONS`), numba otherwise.
 JAX_MAX_TERMS = 2000
+
+#: ... and up to this many NUTS iterations in all (chains x (draws + tune)). JAX compiles
+#: in seconds but each gradient is called through Python; numba compiles in 20-25 s and
+#: then evaluates gradients about 20 times faster. Measured on the idle 2-core machine,
+#: bundled cohort, 4 x (1000 + 1000) = 8,000 iterations: JAX 6.0 s compile + 54.6 s
+#: sampling, numba 24.6 s + 2.4 s; break-even near 2,400 iterations
+#: (docs/performance.md). Default-size fits therefore use numba, short runs (tests,
+#: quick looks) JAX.
+JAX_MAX_ITERATIONS = 2000
 
 _CACHE: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
@@ -62,15 +70,18 @@ def jax_available() -> bool:
         return False
 
 
-def resolve_backend(backend: str, n_terms: int) -> str:
-    """The nutpie backend to use: ``"auto"`` picks by model size, else ``backend``.
+def resolve_backend(backend: str, n_terms: int, iterations: int | None = None) -> str:
+    """The nutpie backend to use: ``"auto"`` picks by model and run size, else ``backend``.
 
-    ``"auto"``: ``"jax"`` when jax is installed and the model has at most
-    :data:`JAX_MAX_TERMS` likelihood terms (collapsed patterns), ``"numba"`` otherwise.
+    ``"auto"``: ``"jax"`` when jax is installed, the model has at most
+    :data:`JAX_MAX_TERMS` likelihood terms (collapsed patterns) and the run has at most
+    :data:`JAX_MAX_ITERATIONS` NUTS iterations (``chains * (draws + tune)``; ``None``:
+    not limited); ``"numba"`` otherwise.
     """
     if backend != "auto":
         return backend
-    return "jax" if jax_available() and n_terms <= JAX_MAX_TERMS else "numba"
+    short = iterations is None or iterations <= JAX_MAX_ITERATIONS
+    return "jax" if jax_available() and n_terms <= JAX_MAX_TERMS and short else "numba"
 
 
 def structure_key(data: ModelData, config: dict, parameterization: dict,
@@ -117,7 +128,8 @@ def _with_data(compiled, data: ModelData):
     return dataclasses.replace(new, _coords=coords)
 
 
-def compiled_model(model, data: ModelData, config: dict, backend: str = "auto") -> Compiled:
+def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
+                   iterations: int | None = None) -> Compiled:
     """A nutpie-compiled ``model``, compiled at most once per structure and process.
 
     Parameters
@@ -129,6 +141,8 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto") 
         The model configuration it was built with.
     backend : str
         nutpie backend: ``"numba"``, ``"jax"`` or ``"auto"`` (:func:`resolve_backend`).
+    iterations : int, optional
+        NUTS iterations of the run (``chains * (draws + tune)``), for ``"auto"``.
 
     Returns
     -------
@@ -137,7 +151,7 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto") 
         arrays, the wall time spent here (compilation on a miss, milliseconds on a hit),
         whether an earlier compilation was reused, and the backend used.
     """
-    backend = resolve_backend(backend, len(data.patterns["weight"]))
+    backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
     key = structure_key(data, config, model.parameterization, backend)
     t0 = time.perf_counter()
     if backend == "jax":                      # frozen data: compiled per fit (seconds)

@@ -125,9 +125,10 @@ DEFAULT_SAMPLER_CONFIG: dict = {
     "cores": None,                 # default: min(chains, os.cpu_count())
     "progressbar": None,           # None: on in interactive sessions, off otherwise
     "on_convergence_failure": "warn",  # "warn" | "raise" | "ignore"
-    # "auto": JAX (compiles in seconds) up to compile_cache.JAX_MAX_TERMS likelihood terms
-    # when jax is installed, numba (20-45 s to compile, faster gradients) above or without
-    # jax; "numba" / "jax" force one (docs/performance.md)
+    # "auto": JAX (compiles in seconds) for short runs of small models (at most
+    # compile_cache.JAX_MAX_ITERATIONS iterations and JAX_MAX_TERMS terms) when jax is
+    # installed, numba (20-25 s to compile, ~20x faster gradients) otherwise; "numba" /
+    # "jax" force one (docs/performance.md)
     "nutpie_backend": "auto",
     # nutpie's low-rank modified mass matrix: measured 3x the ESS per second of the
     # diagonal one at 5,000 patients, no divergences (docs/performance.md)

@@ -150,8 +150,9 @@ class RecoveryModel:
         if cfg["sampler"] == "nutpie" and self._compiled is None:
             # once per model structure and process (compile_cache)
             (self._compiled, self.compile_time, self.compile_reused,
-             self.nutpie_backend) = compiled_model(self.model, self.data, self.model_config,
-                                                   cfg["nutpie_backend"])
+             self.nutpie_backend) = compiled_model(
+                 self.model, self.data, self.model_config, cfg["nutpie_backend"],
+                 int(cfg["chains"]) * (int(cfg["draws"]) + int(cfg["tune"])))
         idata, seconds, _ = run_sampler(self.model, cfg, random_seed, self._compiled)
         idata.posterior.attrs["sampling_time"] = seconds
         idata.posterior.attrs["random_seed"] = -1 if random_seed is None else int(random_seed)
