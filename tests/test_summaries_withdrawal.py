@@ -7,6 +7,7 @@ import pytest
 import footdrop_bayes as fb
 from footdrop_bayes.errors import DataError
 from footdrop_bayes.summaries import withdrawal as W
+from footdrop_bayes.summaries import withdrawal_draws as WD
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +94,12 @@ def test_never_recovering_removes_the_post_withdrawal_recoveries(fitted_model, d
 
 def test_blocks_give_the_same_numbers(fitted_model, draws, monkeypatch):
     """Evaluated a few profiles at a time (tiny blocks), the draws do not change."""
-    monkeypatch.setattr(W, "MAX_BLOCK", 3 * 400 * 6)
+    monkeypatch.setattr(WD, "MAX_BLOCK", 3 * 400 * 6)
     small = W.withdrawal_draws(fitted_model, list(draws.spec.grid), times="grid")
     assert np.abs(small.values.values - draws.values.values).max() < 1e-12
     ref = W.withdrawal_draws(fitted_model, {"surgery": [-1.0, 0.0]}, by="treatment",
                              delta_by="treatment")
-    monkeypatch.setattr(W, "MAX_BLOCK", 1)
+    monkeypatch.setattr(WD, "MAX_BLOCK", 1)
     tiny = W.withdrawal_draws(fitted_model, {"surgery": [-1.0, 0.0]}, by="treatment",
                               delta_by="treatment")
     assert np.abs(tiny.values.values - ref.values.values).max() < 1e-12
