@@ -239,16 +239,6 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="report numeric covariates' hazard ratios per N units, e.g. age=10")
 
 
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
-    return value
-
-
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
@@ -256,6 +246,8 @@ def _positive(text: str) -> int:
 
 
 def _fit_args(p: argparse.ArgumentParser) -> None:
+    from . import options
+
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--draws", type=_positive, default=1000, help="posterior draws per chain")
     p.add_argument("--tune", type=_positive, default=1000, help="tuning steps per chain")
@@ -265,7 +257,7 @@ def _fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro",
                                                             "blackjax"],
                    help="NUTS implementation (numpyro/blackjax need the [jax] extra)")
-    p.add_argument("--interval", type=_interval, default=0.95,
+    p.add_argument("--interval", type=_typed(options.parse_interval), default=0.95,
                    help="mass of every interval reported (default 0.95)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier run in --out")

@@ -76,15 +76,25 @@ def parse_per(text: str) -> dict[str, float]:
     return out
 
 
-def parse_target_accept(text: str) -> float:
-    """A number strictly between 0 and 1."""
+def parse_fraction(text: str, example: str = "0.95") -> float:
+    """A number strictly between 0 and 1 (``--interval``, ``--target-accept``)."""
     try:
         x = float(text)
     except ValueError:
         x = float("nan")
     if not 0 < x < 1:
-        raise ValueError(f"must be a number between 0 and 1 (e.g. 0.99), got {text!r}")
+        raise ValueError(f"must be a number between 0 and 1 (e.g. {example}), got {text!r}")
     return x
+
+
+def parse_interval(text: str) -> float:
+    """The mass of a credible interval: a number strictly between 0 and 1."""
+    return parse_fraction(text, "0.9")
+
+
+def parse_target_accept(text: str) -> float:
+    """NUTS' target acceptance rate: a number strictly between 0 and 1."""
+    return parse_fraction(text, "0.99")
 
 
 def model_blocks(factors, group: str | None) -> list[str]:
