@@ -63,6 +63,10 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
     attempt("table 'table1'", lambda: a.cohort.table1().to_csv(out / "table1.csv"), problems)
     attempt("table 'cox_proportional_hazards'",
             lambda: a.cox.ph_verdict.to_csv(out / "cox_proportional_hazards.csv"), problems)
+    if len(a.cohort.excluded):
+        attempt("table 'excluded_patients'",
+                lambda: a.cohort.excluded.to_csv(out / "excluded_patients.csv", index=False),
+                problems)
     if a.clinic_effects is not None:
         attempt("clinic tables", lambda: write_clinic_tables(a, out), problems)
     if getattr(a, "withdrawal", None) is not None:

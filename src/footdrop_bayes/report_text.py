@@ -113,8 +113,15 @@ def _intro(a: Analysis, captions: dict) -> list[str]:
         f"Model terms: {terms_phrase(a)}.", "",
     ]
     if counts["excluded"]:
-        out += ["Excluded patients:", ""]
-        out += [f"- {r.patient}: {r.reason}" for r in c.excluded.itertuples()] + [""]
+        from .errors import format_ids
+
+        out += ["Excluded patients (every one, with the reason, in `excluded_patients.csv`):",
+                ""]
+        reasons = c.excluded.groupby("reason", sort=False)["patient"]
+        out += [f"- {reason}: {format_ids(ids)}" for reason, ids in reasons] + [""]
+    notes = getattr(c, "notes", ())
+    if notes:
+        out += ["How the data were read:", ""] + [f"- {n}" for n in notes] + [""]
     return out
 
 
