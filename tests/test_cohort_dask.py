@@ -135,6 +135,7 @@ def test_same_warnings_from_both_engines(both):
         assert what in joined
 
 
+@pytest.mark.slow
 def test_csv_glob_gives_the_parquet_glob_cohort(files, both):
     _, _, dask_cohort, _ = both
     v, p = files["csv"]
@@ -221,3 +222,62 @@ def test_dask_engine_refuses_what_it_does_not_do():
         fb.Cohort.from_visits(visits, patients, engine="spark")
     with pytest.raises(DataError, match="no files match"):
         fb.Cohort.from_visits("/nonexistent/*.parquet", patients, engine="dask")
+
+
+def _cli(capsys, *argv):
+    from footdrop_bayes.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_describe_gives_the_same_cohort_with_both_engines(files, capsys):
+    v, p = files["parquet"]
+    args = ["--quiet", "describe", "--visits", v, "--patients", p, "--follow-up", "6",
+            "--factors", ",".join(FACTORS), "--covariates", "age"]
+    code_p, out_p, _ = _cli(capsys, *args)
+    code_d, out_d, _ = _cli(capsys, *args, "--engine", "dask")
+    assert code_p == code_d == 0
+    assert out_d == out_p
+    assert "400 patients" in out_d or "399 patients" in out_d
+
+
+def test_cli_bad_input_is_one_line_and_exit_2_with_dask(files, capsys, tmp_path):
+    visits, _ = files["tables"]
+    bad = visits.assign(month=visits["month"].where(visits.index != 5, -3.0))
+    bad.to_parquet(tmp_path / "v.parquet")
+    code, _, err = _cli(capsys, "describe", "--visits", str(tmp_path / "*.parquet"),
+                        "--patients", files["parquet"][1], "--engine", "dask",
+                        "--factors", "sex", "--covariates", "age")
+    assert code == 2
+    assert "negative or infinite times" in err and str(tmp_path / "*.parquet") in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(capsys, "describe", "--visits", files["parquet"][0], "--patients",
+                        files["parquet"][1], "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2 and "--scheduler needs --engine dask" in err
+
+
+def test_pattern_budget_names_the_columns_and_coarsen_fixes_it(files):
+    v, p = files["parquet"]
+    with pytest.raises(DataError, match=r"budget of 50 .*'age' \(") as err, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fb.Cohort.from_visits(v, p, follow_up=6, factors=["sex"], covariates=["age"],
+                              engine="dask", max_patterns=50)
+    assert "coarsen=" in str(err.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = fb.Cohort.from_visits(v, p, follow_up=6, factors=["sex"], covariates=["age"],
+                                  engine="dask", coarsen={"age": 10})
+        c = fb.Cohort.from_visits(v, p, follow_up=6, factors=["sex"], covariates=["age"],
+                                  coarsen={"age": 10})
+    assert set(np.unique(d.covariates["age"])) <= set(np.arange(0, 130, 10.0))
+    pd.testing.assert_frame_equal(d.covariates, c.covariates)
+    pd.testing.assert_series_equal(d.weights, c.weights)
+    with pytest.raises(DataError, match="budget of 20"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fb.Cohort.from_visits(v, p, follow_up=6, factors=["sex"], covariates=["age"],
+                              max_patterns=20, coarsen={"age": 1})

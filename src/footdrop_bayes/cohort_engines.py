@@ -98,3 +98,60 @@ def coarsened(cohort, coarsen: dict, max_patterns: int | None = None):
                         f"with most distinct values: "
                         f"{', '.join(f'{c!r} ({cov[c].nunique():,} values)' for c in ranked)}")
     return out
+
+
+# ---------------------------------------------------------------- command line
+def add_engine_args(p) -> None:
+    """``--engine``, ``--scheduler``, ``--coarsen``, ``--max-patterns`` (see docs/cli.md)."""
+    p.add_argument("--engine", default="pandas", choices=list(ENGINES),
+                   help="pandas (default: tables in memory) or dask (Parquet/CSV globs "
+                   "larger than memory, out of core; a collapsed cohort)")
+    p.add_argument("--scheduler", default=None, help="with --engine dask: 'local' for a "
+                   "new LocalCluster, or the address of a running Dask cluster "
+                   "(tcp://host:8786); default the threaded scheduler")
+    p.add_argument("--coarsen", default=None, help="round numeric covariates before "
+                   "collapsing, e.g. age=1,delay=0.5")
+    p.add_argument("--max-patterns", type=int, default=None, help="budget of distinct "
+                   "(covariate pattern, interval) rows of a collapsed cohort")
+
+
+def parse_coarsen(text: str | None) -> dict[str, float] | None:
+    """``"age=1,delay=0.5"`` -> ``{"age": 1.0, "delay": 0.5}``; a DataError if not."""
+    if not text:
+        return None
+    from .options import parse_assignments
+
+    try:
+        pairs = parse_assignments(text, "--coarsen")
+        out = {k: float(v) for k, v in pairs.items()}
+    except ValueError as exc:
+        raise DataError(f"--coarsen: expected NAME=STEP[,NAME=STEP...] with positive "
+                        f"numbers, got {text!r} ({exc})") from exc
+    bad = [k for k, v in out.items() if not (np.isfinite(v) and v > 0)]
+    if bad:
+        raise DataError(f"--coarsen: the step of {bad} must be a positive number")
+    return out
+
+
+def cli_tables(args):
+    """``(visits, patients, roles_table, engine_kwargs)`` for ``Cohort.from_visits``.
+
+    The pandas engine reads the tables (paths or globs); the Dask engine passes the paths
+    on and gives the first :data:`ROLE_SAMPLE` patient rows for inferring roles.
+    """
+    engine = getattr(args, "engine", "pandas")
+    kwargs = {"engine": engine, "coarsen": parse_coarsen(getattr(args, "coarsen", None)),
+              "max_patterns": getattr(args, "max_patterns", None)}
+    if engine == "dask":
+        from .cohort_dask import import_dask, to_dask
+
+        _, dd = import_dask()
+        sample = to_dask(args.patients, dd, args.id_col).head(ROLE_SAMPLE, npartitions=-1)
+        kwargs["scheduler"] = args.scheduler
+        return args.visits, args.patients, sample, kwargs
+    if getattr(args, "scheduler", None):
+        raise DataError("--scheduler needs --engine dask")
+    from .io import read_table
+
+    patients = read_table(args.patients)
+    return read_table(args.visits), patients, patients, kwargs
