@@ -281,3 +281,19 @@ def test_pattern_budget_names_the_columns_and_coarsen_fixes_it(files):
         warnings.simplefilter("ignore")
         fb.Cohort.from_visits(v, p, follow_up=6, factors=["sex"], covariates=["age"],
                               max_patterns=20, coarsen={"age": 1})
+
+
+def test_pandas_engine_reads_globs_of_interval_tables(tmp_path):
+    df = pd.DataFrame({"lo": [0, 1, 2, 3, 1, 2], "hi": [1, 2, np.inf, 4, 3, np.inf],
+                       "g": list("ababab")})
+    df.iloc[:4].to_csv(tmp_path / "a.csv", index=False)
+    df.iloc[4:].to_csv(tmp_path / "b.csv", index=False)
+    from_glob = fb.Cohort.from_intervals(str(tmp_path / "*.csv"), lower_col="lo",
+                                         upper_col="hi", factors=["g"], covariates=[])
+    direct = fb.Cohort.from_intervals(df, lower_col="lo", upper_col="hi", factors=["g"],
+                                      covariates=[])
+    pd.testing.assert_frame_equal(from_glob.intervals.reset_index(drop=True),
+                                  direct.intervals.reset_index(drop=True))
+    with pytest.raises(DataError, match=r"b\*\.csv: no files match"):
+        fb.Cohort.from_intervals(str(tmp_path / "b*.csv").replace("b*", "zz/b*"),
+                                 lower_col="lo", upper_col="hi")

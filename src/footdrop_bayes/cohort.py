@@ -281,8 +281,10 @@ class Cohort:
             Non-numeric, negative or missing lower bounds, lower above upper, events at
             time 0; the message names the table, the column and the patients.
         """
+        from .cohort_engines import read_input
         from .cohort_intervals import interval_parts
 
+        df, table = read_input(df, table, "data", "pandas")   # a path or glob: read it
         data, id_col = _keyed_table(df, id_col, [lower_col, upper_col], table)
         factors, covariates, roles = _roles(data.drop(columns=[lower_col, upper_col]),
                                             id_col, factors, covariates, table)

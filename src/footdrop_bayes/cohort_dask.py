@@ -99,7 +99,9 @@ def to_dask(obj, dd, id_col=None):
                               sort=False)
     from .io import expand_paths
 
-    files = [str(p) for p in expand_paths(obj)]
+    items = list(obj) if isinstance(obj, list | tuple) else [obj]
+    remote = [str(x) for x in items if "://" in str(x)]
+    files = remote if remote else [str(p) for p in expand_paths(obj)]
     suffix = files[0].rsplit(".", 1)[-1].lower()
     try:
         if suffix == "parquet":
