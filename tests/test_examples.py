@@ -34,6 +34,8 @@ OUTPUTS = {
     "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
                                       "report/posterior.nc", "bayes_vs_coxph.csv"],
     "09_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
+    "10_registry_dask.py": ["patterns.csv", "hazard_ratios.csv", "factor_ranking.csv",
+                            "recovery_probabilities.csv", "median_recovery.csv", "table1.csv"],
 }
 
 

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "numba", "jax", "matplotlib", "lifelines")
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "numba", "jax", "matplotlib", "lifelines",
+         "dask")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -40,7 +41,14 @@ def test_cohort_and_simulation_load_no_model_or_plotting():
             "sim = fb.simulate_cohort(30, random_seed=1)\n"
             "fb.Cohort.from_visits(sim.visits, sim.patients, follow_up=6)\n")
     loaded = _loaded_after(code)
-    assert not {"pymc", "arviz", "matplotlib", "nutpie"} & set(loaded)
+    assert not {"pymc", "arviz", "matplotlib", "nutpie", "dask"} & set(loaded)
+
+
+def test_dask_is_imported_only_when_the_dask_engine_is_asked_for():
+    code = ("import footdrop_bayes as fb\n"
+            "sim = fb.simulate_cohort(30, random_seed=1)\n"
+            "fb.Cohort.from_visits(sim.visits, sim.patients, follow_up=6, engine='dask')\n")
+    assert "dask" in _loaded_after(code)
 
 
 def test_every_public_name_resolves_to_the_same_object():

@@ -33,6 +33,9 @@ def _cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropna", action="store_true",
                    help="exclude (and report) patients with missing covariates")
     _time_args(p)
+    from .cohort_engines import add_engine_args
+
+    add_engine_args(p)
 
 
 def _time_args(p: argparse.ArgumentParser) -> None:
@@ -62,15 +65,19 @@ def _split(s: str | None) -> list[str] | None:
 def load_cohort(args: argparse.Namespace, say=print):
     """Build a cohort from the command-line arguments."""
     from .cohort import Cohort
-    from .io import read_table
 
     if getattr(args, "intervals", None):
+        if getattr(args, "engine", "pandas") != "pandas":
+            raise DataError("--intervals is read by the pandas engine only (give "
+                            "--visits/--patients for --engine dask)")
         return load_interval_cohort(args, say)
     if not (args.visits and args.patients):
         raise DataError("give --visits and --patients, or --intervals with --lower-col and "
                         "--upper-col")
-    visits, patients = read_table(args.visits), read_table(args.patients)
-    factors, covariates, inferred = _terms(args, patients, [args.id_col])
+    from .cohort_engines import cli_tables
+
+    visits, patients, roles_table, engine_kwargs = cli_tables(args)
+    factors, covariates, inferred = _terms(args, roles_table, [args.id_col])
     cohort = Cohort.from_visits(
         visits, patients, id_col=args.id_col, time_col=args.time_col,
         status_col=args.status_col, recovered_when=args.recovered_when,
@@ -78,7 +85,7 @@ def load_cohort(args: argparse.Namespace, say=print):
         visits_name=str(args.visits), patients_name=str(args.patients),
         origin_col=args.origin_col, time_unit=args.time_unit,
         visit_window=args.visit_window, visit_interval=args.visit_interval,
-        exact_times=args.exact_times)
+        exact_times=args.exact_times, **engine_kwargs)
     if inferred:
         say(inferred + " (name them with --factors / --covariates)")
     return cohort

@@ -64,7 +64,7 @@ class Cohort:
     def __init__(self, intervals: pd.DataFrame, covariates: pd.DataFrame, *,
                  factors: Sequence[str], numeric: Sequence[str], grid: np.ndarray,
                  follow_up: float, time_unit: str = "month",
-                 excluded: pd.DataFrame | None = None):
+                 excluded: pd.DataFrame | None = None, weights: pd.Series | None = None):
         if not intervals.index.equals(covariates.index):
             raise ValueError("intervals and covariates must share the patient index")
         self.intervals = intervals
@@ -76,6 +76,11 @@ class Cohort:
         self.time_unit = time_unit
         self.excluded = (excluded if excluded is not None
                          else pd.DataFrame({"patient": [], "reason": []}))
+        #: patients per row of a collapsed cohort (:meth:`collapse`, ``engine="dask"``);
+        #: None when every row is one patient
+        self.weights = (None if weights is None else
+                        pd.Series(np.asarray(weights, float), index=intervals.index,
+                                  name="weight"))
         if not self.intervals["event"].any():
             raise DataError("no recoveries (events) among the patients analysed: recovery "
                             "cannot be modelled without any")
@@ -91,7 +96,9 @@ class Cohort:
                     dropna: bool = False, visits_name: str = "visits",
                     patients_name: str = "patients", origin_col: str | None = None,
                     time_unit: str = DEFAULT_TIME_UNIT, visit_window: float | None = None,
-                    visit_interval: float = 1.0, exact_times: bool = False) -> Cohort:
+                    visit_interval: float = 1.0, exact_times: bool = False,
+                    engine: str = "pandas", scheduler: str | None = None,
+                    coarsen: dict | None = None, max_patterns: int | None = None) -> Cohort:
         """Build a cohort from visit records and a table of patients.
 
         Parameters
@@ -131,6 +138,23 @@ class Cohort:
             interval for dates, 0 (exact) for numbers. ``exact_times=True`` keeps exact
             times and uses the window only at the end of follow-up
             (:mod:`footdrop_bayes.schedule`).
+        engine : {"pandas", "dask"}
+            ``"dask"`` computes the intervals and the collapsed pattern counts out of core
+            with ``dask.dataframe`` (:mod:`footdrop_bayes.cohort_dask`) and returns a
+            collapsed cohort (one row per pattern, ``cohort.weights`` patients each; the
+            pandas engine's cohort ``.collapse()`` equals it). ``visits`` / ``patients``
+            may then also be Dask DataFrames. Both engines accept paths and glob patterns
+            of Parquet / CSV files (``"visits/*.parquet"``).
+        scheduler : str, optional
+            Dask engine: ``None`` the threaded scheduler, ``"local"`` a new
+            ``LocalCluster``, or the address of a running cluster (``"tcp://host:8786"``).
+        coarsen : dict, optional
+            Round numeric covariates to multiples of a step before collapsing, e.g.
+            ``{"age": 1, "delay": 0.5}`` (the cohort is then collapsed, with either engine).
+        max_patterns : int, optional
+            Budget of distinct (covariate pattern, interval) rows of a collapsed cohort
+            (default :data:`footdrop_bayes.cohort_dask.MAX_PATTERNS`); past it a
+            ``DataError`` names the columns with most distinct values.
 
         Returns
         -------
@@ -142,6 +166,20 @@ class Cohort:
             On any input that cannot be analysed as given; the message names the table,
             the column and the patients.
         """
+        from .cohort_engines import check_engine, dask_from_visits, read_input
+
+        check_engine(engine)
+        visits, visits_name = read_input(visits, visits_name, "visits", engine)
+        patients, patients_name = read_input(patients, patients_name, "patients", engine)
+        if engine == "dask":
+            return dask_from_visits(
+                cls, visits, patients, id_col=id_col, time_col=time_col,
+                status_col=status_col, recovered_when=recovered_when, follow_up=follow_up,
+                factors=factors, covariates=covariates, reference=reference, dropna=dropna,
+                vt=visits_name, pt=patients_name, origin_col=origin_col,
+                time_unit=time_unit, visit_window=visit_window,
+                visit_interval=visit_interval, scheduler=scheduler, coarsen=coarsen,
+                max_patterns=max_patterns)
         vt, pt = visits_name, patients_name
         v.require_table(visits, vt)
         v.require_table(patients, pt)
@@ -162,6 +200,10 @@ class Cohort:
         cohort = cls._assemble(intervals, patients.set_index(id_col), factors, covariates,
                                reference, dropna, pt, grid, follow_up, unit, excluded)
         cohort.notes, cohort.roles = tuple(notes), roles
+        if coarsen:
+            from .cohort_engines import coarsened
+
+            cohort = coarsened(cohort, coarsen, max_patterns)
         return cohort
 
     @classmethod
@@ -239,8 +281,10 @@ class Cohort:
             Non-numeric, negative or missing lower bounds, lower above upper, events at
             time 0; the message names the table, the column and the patients.
         """
+        from .cohort_engines import read_input
         from .cohort_intervals import interval_parts
 
+        df, table = read_input(df, table, "data", "pandas")   # a path or glob: read it
         data, id_col = _keyed_table(df, id_col, [lower_col, upper_col], table)
         factors, covariates, roles = _roles(data.drop(columns=[lower_col, upper_col]),
                                             id_col, factors, covariates, table)
@@ -281,7 +325,7 @@ class Cohort:
     def _like(self, intervals, covariates, factors, numeric) -> Cohort:
         out = Cohort(intervals, covariates, factors=factors, numeric=numeric, grid=self.grid,
                      follow_up=self.follow_up, time_unit=self.time_unit,
-                     excluded=self.excluded)
+                     excluded=self.excluded, weights=self.weights)
         out.notes, out.roles = self.notes, self.roles
         return out
 
@@ -301,7 +345,28 @@ class Cohort:
     @property
     def n_patients(self) -> int:
         """Number of patients analysed."""
+        if self.weights is not None:
+            return int(np.rint(self.weights.sum()))
         return len(self.intervals)
+
+    @property
+    def is_collapsed(self) -> bool:
+        """True for a collapsed cohort: one row per pattern, ``weights`` patients each."""
+        return self.weights is not None
+
+    def collapse(self) -> Cohort:
+        """The cohort as distinct (covariate pattern, interval) rows with patient counts.
+
+        Rows are indexed by ``pattern`` in canonical order (see
+        :mod:`footdrop_bayes.cohort_patterns`); ``weights`` holds the patients of each.
+        ``last_visit`` of censored rows is ``last_unrecovered``; ``n_visits`` is NaN.
+        """
+        from .cohort_patterns import collapse_rows
+
+        iv, cov, w = collapse_rows(self.covariates, self.intervals, self.weights)
+        out = self._like(iv, cov, self.factors, self.numeric)
+        out.weights = w
+        return out
 
     @property
     def patient_ids(self) -> pd.Index:
@@ -322,7 +387,10 @@ class Cohort:
         """
         cols = list(self.factors + self.numeric) if columns is None else list(columns)
         out = pd.DataFrame({"duration": self.duration, "event": self.intervals["event"]})
-        return out.join(self.covariates[cols])
+        out = out.join(self.covariates[cols])
+        if self.weights is not None:   # a collapsed cohort: lifelines' weights_col
+            out["weight"] = self.weights
+        return out
 
     def person_period(self) -> pd.DataFrame:
         """One row per patient per grid interval at risk (the person-period format).
@@ -332,6 +400,9 @@ class Cohort:
         first_recovered]`` with ``event = 1`` (it spans several grid intervals when visits
         were missed). Covariates are joined on.
         """
+        if self.weights is not None:
+            raise DataError("person_period() needs one row per patient; this cohort is "
+                            "collapsed (cohort.weights patients per row)")
         grid = self.grid
         rows = []
         for pid, L, R, ev in zip(self.patient_ids, self.intervals["last_unrecovered"],
@@ -347,11 +418,12 @@ class Cohort:
     def counts(self) -> pd.Series:
         """Counts of patients, recoveries, withdrawn, administratively censored, excluded."""
         iv = self.intervals
+        w = np.ones(len(iv)) if self.weights is None else self.weights.to_numpy(float)
         return pd.Series({
             "patients": self.n_patients,
-            "recovered": int(iv["event"].sum()),
-            "withdrawn": int(iv["withdrawn"].sum()),
-            "admin_censored": int(iv["admin_censored"].sum()),
+            "recovered": int(np.rint(w[iv["event"].to_numpy(bool)].sum())),
+            "withdrawn": int(np.rint(w[iv["withdrawn"].to_numpy(bool)].sum())),
+            "admin_censored": int(np.rint(w[iv["admin_censored"].to_numpy(bool)].sum())),
             "excluded": len(self.excluded),
         }, name="count")
 
@@ -368,7 +440,12 @@ class Cohort:
 
         Factors as ``n (%)`` per level (percent of the column's patients); numeric
         covariates as ``mean ± SD`` and ``median [IQR]``. Columns: ``all`` and each outcome.
+        A collapsed cohort gives the same table from its counts.
         """
+        if self.weights is not None:
+            from .cohort_patterns import weighted_table1
+
+            return weighted_table1(self)
         outcome = self.outcome()
         groups = [("all", np.ones(self.n_patients, bool))] + [
             (str(o), (outcome == o).to_numpy()) for o in outcome.cat.categories]

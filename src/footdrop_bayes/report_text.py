@@ -153,7 +153,8 @@ def _cox(a: Analysis, captions: dict) -> list[str]:
     note = not_estimable_note(a.cox.table, ~table["estimable"])
     return out + [
         f"Hazard ratios of recovery ({lvl} Wald CI; HR > 1 means faster recovery). "
-        f"Concordance {a.cox.concordance:.3f}; likelihood-ratio test "
+        + (f"Concordance {a.cox.concordance:.3f}" if a.cox.concordance == a.cox.concordance
+         else "Concordance not computed (collapsed cohort)") + "; likelihood-ratio test "
         f"χ² = {a.cox.likelihood_ratio['statistic']:.1f} on "
         f"{int(a.cox.likelihood_ratio['df'])} df, "
         f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}." + cox_clinic_sentence(a), "",

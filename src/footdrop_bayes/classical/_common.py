@@ -47,13 +47,22 @@ def durations(cohort: Cohort) -> tuple[pd.Series, pd.Series]:
     return cohort.duration.astype(float), cohort.intervals["event"].astype(bool)
 
 
-def collapse(t, e, groups=None) -> tuple[np.ndarray, ...]:
+def row_weights(cohort: Cohort) -> np.ndarray:
+    """Patients per row: ``cohort.weights`` of a collapsed cohort, else ones."""
+    w = getattr(cohort, "weights", None)
+    return np.ones(len(cohort.intervals)) if w is None else w.to_numpy(float)
+
+
+def collapse(t, e, groups=None, weights=None) -> tuple[np.ndarray, ...]:
     """Distinct (time, event[, group]) rows and how many patients each stands for.
 
     Kaplan–Meier, Greenwood's variance and the (weighted) log-rank statistics depend on
     the data only through the numbers at risk and of events at each time, so fitting
     lifelines on these rows with the counts as (integer) weights gives exactly the
     per-patient results, whatever the number of patients.
+
+    ``weights`` (patients per row of a collapsed cohort) are summed instead of counting
+    rows.
 
     Returns
     -------
@@ -65,6 +74,9 @@ def collapse(t, e, groups=None) -> tuple[np.ndarray, ...]:
     t = np.asarray(t, float)
     e = np.asarray(e, bool)
     cols = [t, e] + ([np.asarray(groups, np.int64)] if groups is not None else [])
-    first, _, counts = unique_rows(cols)
+    first, inverse, counts = unique_rows(cols)
+    if weights is not None:
+        counts = np.rint(np.bincount(inverse, weights=np.asarray(weights, float),
+                                     minlength=len(first))).astype(np.int64)
     g = cols[2][first] if groups is not None else None
     return t[first], e[first], g, counts

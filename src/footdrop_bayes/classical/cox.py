@@ -267,6 +267,9 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
         df["_group"] = factor_series(cohort, group).cat.codes.to_numpy()
         extra = ({"strata": ["_group"]} if handling == "strata"
                  else {"cluster_col": "_group"})
+    if getattr(cohort, "weights", None) is not None:   # a collapsed cohort: frequency weights
+        df["_weight"] = cohort.weights.to_numpy(float)
+        extra["weights_col"] = "_weight"
     cph = CoxPHFitter(alpha=alpha, penalizer=penalizer)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -288,7 +291,8 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
                                   "p_value": float(lr.p_value)}, name="likelihood_ratio")
     with warnings.catch_warnings(record=True) as ph_caught:
         warnings.simplefilter("always")
-        ph_test, ph_verdict = _ph(cph, df, key)
+        ph_test, ph_verdict = (_ph(cph, df, key) if "weights_col" not in extra
+                               else _ph_not_computed(key))
     for w in ph_caught:
         if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
             msg = restate_lifelines(w.message)
@@ -297,7 +301,8 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
                 warnings.warn(msg, UserWarning, stacklevel=2)
     flags = not_estimable(summary, cohort, e.to_numpy())
     return CoxResult(table=table[TABLE_COLUMNS], summary=summary,
-                     concordance=float(cph.concordance_index_),
+                     concordance=(float(cph.concordance_index_) if "weights_col" not in extra
+                                  else float("nan")),   # lifelines' C ignores weights
                      likelihood_ratio=likelihood_ratio, ph_test=ph_test,
                      ph_verdict=ph_verdict, n_patients=len(df), n_events=int(e.sum()),
                      events_per_variable=float(e.sum()) / X.shape[1],
@@ -369,6 +374,17 @@ def schoenfeld_residuals(cph: CoxPHFitter, df: pd.DataFrame) -> pd.DataFrame:
     resid = (x - mean[code])[e]
     scaled = E.sum() * resid @ cph.variance_matrix_.to_numpy(float)
     return pd.DataFrame(scaled, columns=cph.params_.index, index=index[e])
+
+
+def _ph_not_computed(key: pd.DataFrame):
+    """The PH test tables of a collapsed cohort: not computed (residuals are per row)."""
+    ph = key[["term", "level"]].assign(statistic=np.nan, p_value=np.nan)
+    ph.index.name = "coefficient"
+    terms = list(dict.fromkeys(key["term"]))
+    verdict = pd.DataFrame({"p_value": np.nan,
+                            "verdict": "not computed on a collapsed cohort"},
+                           index=pd.Index(terms, name="term"))
+    return ph, verdict
 
 
 def _ph(cph: CoxPHFitter, df: pd.DataFrame, key: pd.DataFrame):

@@ -32,7 +32,7 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import collapse, durations, factor_series, prepare
+from ._common import collapse, durations, factor_series, prepare, row_weights
 
 CI_METHODS = ("log-log", "log", "plain")
 
@@ -46,20 +46,21 @@ def _check(alpha: float, ci: str) -> None:
 
 def _groups(cohort: Cohort, by: str | None) -> list[tuple[object, np.ndarray]]:
     if by is None:
-        return [("all", np.ones(cohort.n_patients, bool))]
+        return [("all", np.ones(len(cohort.intervals), bool))]
     s = factor_series(cohort, by)
     return [(lv, (s == lv).to_numpy()) for lv in s.cat.categories]
 
 
 def fit_km(t: np.ndarray, e: np.ndarray, grid: np.ndarray, alpha: float,
-           ci: str = "log-log") -> pd.DataFrame:
+           ci: str = "log-log", weights: np.ndarray | None = None) -> pd.DataFrame:
     """Kaplan–Meier on the grid: ``survival, survival_low, survival_high, at_risk, events,
     censored`` indexed by grid time. ``t`` must lie on ``grid``.
 
-    Fitted on the distinct (time, event) rows weighted by their counts (exact)."""
+    Fitted on the distinct (time, event) rows weighted by their counts (exact);
+    ``weights``: patients per row of a collapsed cohort."""
     grid = np.asarray(grid, float)
     # one row per distinct (time, event) with its count: exact, whatever the cohort size
-    t, e, _, w = collapse(t, e)
+    t, e, _, w = collapse(t, e, weights=weights)
     out = pd.DataFrame(index=pd.Index(grid, name="time"))
     out["at_risk"] = [int(w[t >= g].sum()) for g in grid]
     out["events"] = [int(w[(t == g) & e].sum()) for g in grid]
@@ -123,8 +124,10 @@ def kaplan_meier(cohort: Cohort, by: str | None = None, *, alpha: float = 0.05,
     _check(alpha, ci)
     cohort = prepare(cohort, bands)
     t, e = (x.to_numpy() for x in durations(cohort))
+    w = row_weights(cohort)
     tdim = cohort.time_unit
-    frames = {lv: fit_km(t[m], e[m], cohort.grid, alpha, ci) for lv, m in _groups(cohort, by)}
+    frames = {lv: fit_km(t[m], e[m], cohort.grid, alpha, ci, weights=w[m])
+              for lv, m in _groups(cohort, by)}
     variables = {}
     for name, src, flip in [("recovered", "survival", False),
                             ("recovered_low", "survival_high", True),
@@ -166,12 +169,14 @@ def median_recovery(cohort: Cohort, by: str | None = None, *, alpha: float = 0.0
     _check(alpha, ci)
     cohort = prepare(cohort, bands)
     t, e = (x.to_numpy() for x in durations(cohort))
+    w = row_weights(cohort)
     rows = {}
     for lv, m in _groups(cohort, by):
-        f = fit_km(t[m], e[m], cohort.grid, alpha, ci)
+        f = fit_km(t[m], e[m], cohort.grid, alpha, ci, weights=w[m])
         med = [float(median_survival_times(f[c])) for c in
                ("survival", "survival_low", "survival_high")]
-        rows[lv] = {"n": int(m.sum()), "recovered": int(e[m].sum()), "median": med[0],
+        rows[lv] = {"n": int(np.rint(w[m].sum())), "recovered": int(np.rint(w[m & e].sum())),
+                    "median": med[0],
                     "median_low": med[1], "median_high": med[2]}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = by or "all"
@@ -206,8 +211,10 @@ def at_risk_table(cohort: Cohort, by: str | None = None, *, times=None,
     """
     cohort = prepare(cohort, bands)
     t, _ = (x.to_numpy() for x in durations(cohort))
+    w = row_weights(cohort)
     times = cohort.grid if times is None else np.asarray(times, float)
-    rows = {lv: [int((t[m] >= g).sum()) for g in times] for lv, m in _groups(cohort, by)}
+    rows = {lv: [int(np.rint(w[m][t[m] >= g].sum())) for g in times]
+            for lv, m in _groups(cohort, by)}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=pd.Index(times,
                                                                          name=cohort.time_unit))
     out.index.name = by or "all"

@@ -35,7 +35,14 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import collapse, durations, factor_list, factor_series, prepare
+from ._common import (
+    collapse,
+    durations,
+    factor_list,
+    factor_series,
+    prepare,
+    row_weights,
+)
 
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 
@@ -69,7 +76,8 @@ def logrank(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
     rows = {}
     for f in factor_list(cohort, factors):
         g = factor_series(cohort, f)
-        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
+        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy(),
+                                  weights=row_weights(cohort))
         res = multivariate_logrank_test(tt, gg, ee.astype(int), weights=w,
                                         weightings=weightings)
         row = {"n_levels": len(g.cat.categories), "statistic": float(res.test_statistic),
@@ -126,13 +134,13 @@ def pairwise_logrank(cohort: Cohort, factor: str, *, correction: str = "holm",
     t, e = durations(cohort)
     g = factor_series(cohort, factor)
     rows = {}
-    tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
+    tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy(),
+                                  weights=row_weights(cohort))
     for a, b in combinations(g.cat.categories, 2):
-        ma, mb = (g == a).to_numpy(), (g == b).to_numpy()
         ca, cb = gg == g.cat.categories.get_loc(a), gg == g.cat.categories.get_loc(b)
         res = logrank_test(tt[ca], tt[cb], ee[ca].astype(int), ee[cb].astype(int),
                            weights_A=w[ca], weights_B=w[cb], weightings=weightings)
-        rows[(a, b)] = {"n_a": int(ma.sum()), "n_b": int(mb.sum()),
+        rows[(a, b)] = {"n_a": int(w[ca].sum()), "n_b": int(w[cb].sum()),
                         "statistic": float(res.test_statistic), "p_value": float(res.p_value)}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["level_a", "level_b"])
@@ -175,7 +183,8 @@ def logrank_trend(cohort: Cohort, factor: str, scores: Mapping | None = None, *,
         if missing:
             raise DataError(f"scores missing for levels {missing} of factor {factor!r}")
         w = np.array([float(scores[lv]) for lv in levels])
-    tt, ee, codes, wts = collapse(t, e, g.cat.codes.to_numpy())
+    tt, ee, codes, wts = collapse(t, e, g.cat.codes.to_numpy(),
+                                  weights=row_weights(cohort))
     uniq, removed, observed, _ = group_survival_table_from_events(codes, tt, ee.astype(int),
                                                                   weights=wts)
     cols = [f"removed:{c}" for c in uniq]

@@ -35,7 +35,14 @@ from scipy import stats
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import collapse, durations, factor_list, factor_series, prepare
+from ._common import (
+    collapse,
+    durations,
+    factor_list,
+    factor_series,
+    prepare,
+    row_weights,
+)
 from .km import fit_km
 
 COLUMNS = ["n", "withdrawn", "analysed", "recovered", "percent_excluding_withdrawn",
@@ -113,12 +120,15 @@ def study_table(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
     lost = (~rec & (iv["last_unrecovered"] < at)).to_numpy()
     grid = np.union1d(cohort.grid, [at])
 
+    wt = row_weights(cohort)     # patients per row (a collapsed cohort), else ones
+
     def row(m: np.ndarray) -> dict:
-        km = fit_km(t[m], e[m], grid, alpha, ci).loc[at]
-        analysed = int(m.sum() - lost[m].sum())
-        return {"n": int(m.sum()), "withdrawn": int(lost[m].sum()), "analysed": analysed,
-                "recovered": int(rec[m].sum()),
-                "percent_excluding_withdrawn": (100 * rec[m].sum() / analysed if analysed
+        km = fit_km(t[m], e[m], grid, alpha, ci, weights=wt[m]).loc[at]
+        n, n_lost, n_rec = (int(np.rint(wt[x].sum())) for x in (m, m & lost, m & rec))
+        analysed = n - n_lost
+        return {"n": n, "withdrawn": n_lost, "analysed": analysed,
+                "recovered": n_rec,
+                "percent_excluding_withdrawn": (100 * n_rec / analysed if analysed
                                                 else np.nan),
                 "percent_km": 100 * (1 - km["survival"]),
                 "percent_km_low": 100 * (1 - km["survival_high"]),
@@ -130,10 +140,11 @@ def study_table(cohort: Cohort, factors: str | Sequence[str] | None = None, *,
         g = factor_series(cohort, f)
         masks = [(lv, (g == lv).to_numpy()) for lv in g.cat.categories]
         kept = ~lost
-        table = np.array([[int((rec & m).sum()), int((~rec & kept & m).sum())]
-                          for _, m in masks])
+        table = np.array([[int(np.rint(wt[rec & m].sum())),
+                           int(np.rint(wt[~rec & kept & m].sum()))] for _, m in masks])
         p, test = contingency_test(table, n_resamples=n_resamples, random_seed=random_seed)
-        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy())
+        tt, ee, gg, w = collapse(t, e, g.cat.codes.to_numpy(),
+                                  weights=row_weights(cohort))
         lr = multivariate_logrank_test(tt, gg, ee.astype(int), weights=w,
                                        t_0=at if at < cohort.follow_up else -1)
         for lv, m in masks:

@@ -78,6 +78,8 @@ class ModelData:
     follow_up: float
     patterns: dict = field(default_factory=dict)
     pattern_of: np.ndarray | None = None
+    #: patients per row of a collapsed cohort (``cohort.weights``); None: one each
+    row_weight: np.ndarray | None = None
 
     @property
     def n_patients(self) -> int:
@@ -85,12 +87,18 @@ class ModelData:
 
     def events_per_level(self, name: str) -> pd.Series:
         """Recoveries observed in each level of a factor or of the group."""
-        counts = np.bincount(self.codes[name][self.event], minlength=len(self.levels[name]))
+        w = None if self.row_weight is None else self.row_weight[self.event]
+        counts = np.bincount(self.codes[name][self.event], weights=w,
+                             minlength=len(self.levels[name]))
+        if w is not None:
+            counts = np.rint(counts).astype(np.int64)
         return pd.Series(counts, index=self.levels[name], name="events")
 
     def events_per_interval(self) -> np.ndarray:
         """Recoveries whose interval ends in each grid interval (length K)."""
-        return np.bincount(self.r_idx[self.event] - 1, minlength=len(self.widths))
+        w = None if self.row_weight is None else self.row_weight[self.event]
+        counts = np.bincount(self.r_idx[self.event] - 1, weights=w, minlength=len(self.widths))
+        return counts if w is None else np.rint(counts).astype(np.int64)
 
 
 def encode(covariates: pd.DataFrame, factors, numeric, levels: dict, scaling: pd.DataFrame,
@@ -147,11 +155,17 @@ def prepare(cohort, factors, covariates, group=None, *, collapse: bool = True) -
             raise DataError(f"factor {f!r} has fewer than two levels ({cats}); remove it")
         levels[f] = cats
     x = cov[list(covariates)].to_numpy(float) if covariates else np.zeros((len(cov), 0))
-    sd = x.std(axis=0, ddof=1) if len(x) > 1 else np.ones(x.shape[1])
+    row_weight = getattr(cohort, "weights", None)
+    if row_weight is not None:      # a collapsed cohort: frequency-weighted mean and SD
+        row_weight = np.asarray(row_weight, float)
+        mean, sd = weighted_mean_sd(x, row_weight)
+    else:
+        mean = x.mean(axis=0)
+        sd = x.std(axis=0, ddof=1) if len(x) > 1 else np.ones(x.shape[1])
     flat = [c for c, s in zip(covariates, sd, strict=True) if not s > 0]
     if flat:
         raise DataError(f"numeric covariate(s) {flat} take a single value in the cohort")
-    scaling = pd.DataFrame({"mean": x.mean(axis=0), "sd": sd},
+    scaling = pd.DataFrame({"mean": mean, "sd": sd},
                            index=pd.Index(list(covariates), name="covariate"))
     codes, z = encode(cov, factors, covariates, levels, scaling, group, table="cohort")
     iv = cohort.intervals
@@ -165,9 +179,17 @@ def prepare(cohort, factors, covariates, group=None, *, collapse: bool = True) -
                      codes=codes, z=z, l_idx=l_idx.astype(np.int64),
                      r_idx=r_idx.astype(np.int64), event=ev, grid=grid,
                      widths=np.diff(grid), time_unit=cohort.time_unit,
-                     follow_up=float(cohort.follow_up))
+                     follow_up=float(cohort.follow_up), row_weight=row_weight)
     collapse_patterns(data, collapse=collapse)
     return data
+
+
+def weighted_mean_sd(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and SDs (``ddof=1``) of ``x`` with each row counted ``w`` times."""
+    n = w.sum()
+    mean = (w[:, None] * x).sum(axis=0) / n
+    var = (w[:, None] * (x - mean) ** 2).sum(axis=0) / (n - 1) if n > 1 else np.ones(x.shape[1])
+    return mean, np.sqrt(var)
 
 
 def collapse_patterns(data: ModelData, *, collapse: bool = True) -> None:
@@ -183,6 +205,8 @@ def collapse_patterns(data: ModelData, *, collapse: bool = True) -> None:
         uniq = table[first]
     else:
         uniq, inverse, counts = table, np.arange(len(table)), np.ones(len(table))
+    if data.row_weight is not None:     # rows of a collapsed cohort stand for patients
+        counts = np.bincount(inverse, weights=data.row_weight, minlength=len(uniq))
     nz = data.z.shape[1]
     j = len(names)
     data.patterns = {

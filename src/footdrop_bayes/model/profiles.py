@@ -25,7 +25,8 @@ from .predictive import cumulative_baseline
 MAX_BLOCK = 5_000_000
 
 
-def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = None):
+def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = None,
+                      weights: np.ndarray | None = None):
     """Unique rows of (level codes, standardised covariates[, labels]) and their counts.
 
     Parameters
@@ -34,6 +35,8 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
     z : ndarray, shape (n, covariates)
     labels : int array, shape (n,), optional
         An extra grouping kept apart (e.g. the level of a factor to average within).
+    weights : array, shape (n,), optional
+        Patients per row (a collapsed cohort's ``weights``); default one each.
 
     Returns
     -------
@@ -51,8 +54,12 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
         return ({k: np.zeros(0, np.int64) for k in names}, z, None if labels is None
                 else np.zeros(0, np.int64), np.zeros(0))
     if not cols:            # no terms at all: every patient has the same (empty) profile
-        return {}, z[:1], None, np.array([float(len(z))])
-    first, _, counts = unique_rows(cols)
+        return {}, z[:1], None, np.array([float(len(z) if weights is None
+                                                else np.sum(weights))])
+    first, inverse, counts = unique_rows(cols)
+    if weights is not None:
+        counts = np.bincount(inverse, weights=np.asarray(weights, float),
+                             minlength=len(first))
     out = {k: np.asarray(codes[k], np.int64)[first] for k in names}
     lab = np.asarray(labels, np.int64)[first] if labels is not None else None
     return out, z[first], lab, counts.astype(float)
@@ -116,5 +123,5 @@ def level_profiles(model, factor: str):
     """
     data = model.data
     codes = {k: (np.zeros_like(v) if k == factor else v) for k, v in data.codes.items()}
-    codes_u, z_u, _, counts = distinct_profiles(codes, data.z)
+    codes_u, z_u, _, counts = distinct_profiles(codes, data.z, weights=data.row_weight)
     return codes_u, z_u, counts

@@ -67,7 +67,8 @@ def subgroup_recovery_draws(model, factor: str) -> xr.DataArray:
     known = np.asarray(label) >= 0                                      # missing: none
     codes, z, lab, counts = distinct_profiles(
         {k: v[known] for k, v in model.data.codes.items()}, model.data.z[known],
-        np.asarray(label)[known])
+        np.asarray(label)[known],
+        None if model.data.row_weight is None else model.data.row_weight[known])
     times = model.data.grid[1:]
     total = weighted_curves(model, codes, z, counts, times, labels=lab,
                             n_labels=len(levels))[:, :, 0]           # (c, d, level, T)

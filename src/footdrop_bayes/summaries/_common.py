@@ -54,8 +54,13 @@ def factor_levels(posterior: xr.Dataset, factor: str) -> list:
     return list(posterior[name].coords[factor].values)
 
 
-def level_counts(data: pd.DataFrame, factor: str, levels) -> np.ndarray:
-    """Number of patients at each of ``levels`` (matched by their string form)."""
+def level_counts(data: pd.DataFrame, factor: str, levels, weights=None) -> np.ndarray:
+    """Number of patients at each of ``levels`` (matched by their string form);
+    ``weights``: patients per row of a collapsed cohort."""
+    if weights is not None:
+        counts = pd.Series(np.asarray(weights, float)).groupby(
+            data[factor].astype(str).to_numpy()).sum()
+        return np.array([float(counts.get(str(lv), 0)) for lv in levels])
     counts = data[factor].astype(str).value_counts()
     return np.array([int(counts.get(str(lv), 0)) for lv in levels], dtype=float)
 

@@ -67,7 +67,9 @@ def averaged_recovery(model, data: pd.DataFrame, times) -> xr.DataArray:
 
     times = np.asarray(times, float)
     codes, z, _ = model._profiles(data)
-    codes_u, z_u, _, counts = distinct_profiles(codes, z)
+    weights = getattr(model.cohort, "weights", None)      # a collapsed cohort's rows
+    codes_u, z_u, _, counts = distinct_profiles(
+        codes, z, weights=None if weights is None else weights.reindex(data.index).to_numpy())
     total = weighted_curves(model, codes_u, z_u, counts, times, max_block=MAX_BLOCK)
     return _label(model, total[:, :, 0, 0] / counts.sum(), times)
 
@@ -151,7 +153,8 @@ def overall_recovery_draws(model, *, times=None) -> xr.DataArray:
                         unit=model.cohort.time_unit)
 
     def compute():
-        codes, z, _, counts = distinct_profiles(model.data.codes, model.data.z)
+        codes, z, _, counts = distinct_profiles(model.data.codes, model.data.z,
+                                                weights=model.data.row_weight)
         total = weighted_curves(model, codes, z, counts, times, max_block=MAX_BLOCK)
         return _label(model, total[:, :, 0, 0] / counts.sum(), times)
 
@@ -202,12 +205,15 @@ def recovery_probabilities(model, times=None, interval: float = 0.95, *,
         for lv in da[f].values:
             mask = (data[f].astype(str) == str(lv)).to_numpy()
             groups.append((f, str(lv), da.sel({f: lv}, drop=True), mask))
+    wt = np.ones(len(data)) if cohort.weights is None else \
+        cohort.weights.reindex(data.index).to_numpy(float)      # a collapsed cohort
     for term, level, da, mask in groups:
         med, low, high = summarise(da, interval)
         km = (km_recovery(cohort.duration[mask], cohort.intervals["event"][mask], times,
-                          interval) if observed else None)
+                          interval, weights=wt[mask]) if observed else None)
         for k, t in enumerate(times):
-            row = {"term": term, "level": level, "time": float(t), "n": int(mask.sum()),
+            row = {"term": term, "level": level, "time": float(t),
+                   "n": int(np.rint(wt[mask].sum())),
                    "median": float(med.sel({tdim: t})), "low": float(low.sel({tdim: t})),
                    "high": float(high.sel({tdim: t}))}
             if observed:

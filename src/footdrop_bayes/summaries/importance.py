@@ -35,7 +35,7 @@ RANKING_COLUMNS = ["term", "importance_median", "importance_low", "importance_hi
 def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
                               factors: Sequence[str] = (),
                               covariates: Sequence[str] = (),
-                              group: str | None = None) -> xr.DataArray:
+                              group: str | None = None, weights=None) -> xr.DataArray:
     """Importance of each term in every posterior draw.
 
     Parameters
@@ -50,6 +50,8 @@ def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
     group : str, optional
         Clinic / group column: its intercepts ``u_<group>`` (dims ``chain, draw,
         <group>``) enter as one more term, after the covariates.
+    weights : array, optional
+        Patients per row of ``data`` (a collapsed cohort); default one each.
 
     Returns
     -------
@@ -62,8 +64,8 @@ def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
     out = []
     for f in factors:
         levels = factor_levels(posterior, f)
-        w = level_counts(data, f, levels)
-        if w.sum() != len(data):
+        w = level_counts(data, f, levels, weights)
+        if w.sum() != (len(data) if weights is None else np.sum(weights)):
             raise ValueError(f"factor {f!r}: patients at levels not in the posterior "
                              f"(levels {levels})")
         w = xr.DataArray(w / w.sum(), dims=[f], coords={f: posterior[f"b_{f}"][f].values})
@@ -71,23 +73,27 @@ def importance_from_posterior(posterior: xr.Dataset, data: pd.DataFrame, *,
         mean = (w * b).sum(f)
         out.append(np.sqrt((w * (b - mean) ** 2).sum(f)))
     if covariates:
-        sd = xr.DataArray(data[covariates].astype(float).std(ddof=0).to_numpy(),
+        x = data[covariates].astype(float)
+        sd = xr.DataArray(x.std(ddof=0).to_numpy() if weights is None else np.sqrt(
+            np.cov(x.to_numpy().T, fweights=np.rint(weights).astype(np.int64), ddof=0)
+            .reshape(len(covariates), len(covariates)).diagonal()),
                           dims=["covariate"], coords={"covariate": covariates})
         beta = posterior["beta"].sel(covariate=covariates)
         imp = abs(beta) * sd
         out += [imp.sel(covariate=c, drop=True) for c in covariates]
     if group:
-        out.append(_spread(posterior[f"u_{group}"], data, group))
+        out.append(_spread(posterior[f"u_{group}"], data, group, weights))
     terms = factors + covariates + ([group] if group else [])
     imp = xr.concat(out, dim=pd.Index(terms, name="term"), coords="minimal")
     return imp.transpose(*SAMPLE_DIMS, "term").rename("importance")
 
 
-def _spread(effects: xr.DataArray, data: pd.DataFrame, dim: str) -> xr.DataArray:
+def _spread(effects: xr.DataArray, data: pd.DataFrame, dim: str,
+            weights=None) -> xr.DataArray:
     """Patient-weighted SD over ``dim`` of per-level effects (dims ``chain, draw, dim``)."""
     levels = list(effects[dim].values)
-    w = level_counts(data, dim, levels)
-    if w.sum() != len(data):
+    w = level_counts(data, dim, levels, weights)
+    if w.sum() != (len(data) if weights is None else np.sum(weights)):
         raise ValueError(f"{dim!r}: patients at levels not in the posterior (levels {levels})")
     w = xr.DataArray(w / w.sum(), dims=[dim], coords={dim: effects[dim].values})
     mean = (w * effects).sum(dim)
@@ -109,7 +115,8 @@ def importance(model) -> xr.DataArray:
     """
     return importance_from_posterior(model.idata.posterior, model_data(model),
                                      factors=model.factors, covariates=model.covariates,
-                                     group=getattr(model, "group", None))
+                                     group=getattr(model, "group", None),
+                                     weights=getattr(model.data, "row_weight", None))
 
 
 def rank_draws(importance: xr.DataArray) -> xr.DataArray:

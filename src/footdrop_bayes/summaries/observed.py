@@ -8,8 +8,8 @@ import pandas as pd
 from ..classical.km import fit_km
 
 
-def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float = 0.95
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float = 0.95,
+                weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kaplan–Meier proportion recovered by each time, with its confidence interval.
 
     A thin reader of :func:`footdrop_bayes.classical.km.fit_km` (lifelines, log-log band).
@@ -24,6 +24,8 @@ def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float 
         Times at which to read the curve (a step function, right-continuous).
     interval : float
         Confidence level.
+    weights : array, optional
+        Patients per row (a collapsed cohort); default one each.
 
     Returns
     -------
@@ -33,6 +35,7 @@ def km_recovery(durations: pd.Series, events: pd.Series, times, interval: float 
     times = np.asarray(times, dtype=float)
     t = np.asarray(durations, float)
     grid = np.union1d(np.union1d(t, times), [0.0])
-    km = fit_km(t, np.asarray(events, bool), grid, 1 - interval).loc[times]
+    km = fit_km(t, np.asarray(events, bool), grid, 1 - interval,
+                weights=None if weights is None else np.asarray(weights, float)).loc[times]
     return (1 - km["survival"].to_numpy(), 1 - km["survival_high"].to_numpy(),
             1 - km["survival_low"].to_numpy())

@@ -24,7 +24,7 @@ from .withdrawal_deltas import (  # noqa: F401  (re-exported: the analysis, CLI 
     parse_deltas,
     to_csv,
 )
-from .withdrawal_draws import WithdrawalDraws, _default_time, withdrawal_draws
+from .withdrawal_draws import WithdrawalDraws, _default_time, _total, withdrawal_draws
 from .withdrawal_tipping import (  # noqa: F401
     TIPPING_COLUMNS,
     TIPPING_RANGE,
@@ -161,10 +161,12 @@ def withdrawal_comparison(model, *, by=None, time: float | None = None,
         at = (np.ones(len(iv), bool) if term == "all"
               else (data[term].astype(str) == level).to_numpy())
         kept = at & ~gone
-        row = {"term": term, "level": level, "time": time, "n": int(at.sum()),
-               "withdrawn": int((at & gone).sum()),
-               "excluded": (float((recovered & kept).sum() / kept.sum()) if kept.any()
-                            else np.nan)}
+        n_kept = _total(model, data, kept)
+        row = {"term": term, "level": level, "time": time,
+               "n": int(np.rint(_total(model, data, at))),
+               "withdrawn": int(np.rint(_total(model, data, at & gone))),
+               "excluded": (float(_total(model, data, recovered & kept) / n_kept)
+                            if kept.any() else np.nan)}
         for name, dlt in (("censored", 0.0), ("never", -np.inf), ("always", np.inf)):
             k = int(np.flatnonzero(w.spec.grid == dlt)[0])
             sel = {"delta": k, w.values.dims[3]: j, "group": g}

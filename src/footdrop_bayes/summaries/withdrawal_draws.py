@@ -79,14 +79,31 @@ from .withdrawal_deltas import DeltaSpec, delta_spec
 MAX_BLOCK = 2_000_000
 
 
-def _distinct(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Distinct rows of ``frame``: (rows, counts, index of each original row's profile)."""
+def _distinct(frame: pd.DataFrame, weights=None
+              ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Distinct rows of ``frame``: (rows, counts, index of each original row's profile);
+    ``weights``: patients per row (a collapsed cohort), summed into the counts."""
     if len(frame) == 0:
         return frame, np.zeros(0), np.zeros(0, int)
     h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     _, first, inverse, counts = np.unique(h, return_index=True, return_inverse=True,
                                           return_counts=True)
+    if weights is not None:
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(first))
     return frame.iloc[first], counts.astype(float), inverse
+
+
+def _row_weights(model, frame: pd.DataFrame) -> np.ndarray | None:
+    """Patients per row of ``frame`` (rows of a collapsed cohort), or None (one each)."""
+    w = getattr(model.cohort, "weights", None)
+    return None if w is None else w.reindex(frame.index).to_numpy(float)
+
+
+def _total(model, frame: pd.DataFrame, mask=None) -> float:
+    """Patients in the rows of ``frame`` (where ``mask``)."""
+    w = _row_weights(model, frame)
+    w = np.ones(len(frame)) if w is None else w
+    return float(w.sum() if mask is None else w[np.asarray(mask, bool)].sum())
 
 
 def _groups(model, data: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, str]]:
@@ -108,7 +125,7 @@ def _block(n_samples: int, n_times: int) -> int:
 
 def _standardised(model, data: pd.DataFrame, h0: np.ndarray) -> np.ndarray:
     """Mean over the rows of ``data`` of P(recovered by t), per draw: (chain, draw, T)."""
-    prof, w, _ = _distinct(data)
+    prof, w, _ = _distinct(data, _row_weights(model, data))
     step = _block(h0.shape[0] * h0.shape[1], h0.shape[-1])
     total = np.zeros(h0.shape)
     for start in range(0, len(prof), step):
@@ -152,14 +169,14 @@ def _withdrawn(model, data, groups, spec: DeltaSpec) -> _Withdrawn:
     if spec.factor is not None and spec.factor not in cols:
         w["__by"] = model.cohort.covariates.loc[mask, spec.factor].to_numpy()
         extra = ["__by"]
-    prof, counts, _ = _distinct(w)
+    prof, counts, _ = _distinct(w, _row_weights(model, w))
     weights = np.zeros((len(prof), len(groups)))
     for g, (term, level) in enumerate(groups):
         if term == "all":
-            weights[:, g] = counts / len(data)
+            weights[:, g] = counts / _total(model, data)
         else:
             member = (prof[term].astype(str) == level).to_numpy()
-            n_l = int((data[term].astype(str) == level).sum())
+            n_l = int(np.rint(_total(model, data, data[term].astype(str) == level)))
             weights[:, g] = np.where(member, counts / max(n_l, 1), 0.0)
     by_level = None
     if spec.factor is not None:

@@ -1,0 +1,524 @@
+"""The Dask engine: visit records too large for memory -> a collapsed (weighted) cohort.
+
+``Cohort.from_visits(..., engine="dask")`` builds the same cohort as the pandas engine,
+collapsed: one row per distinct (covariate pattern, interval) with the number of
+patients as its weight (:meth:`footdrop_bayes.Cohort.collapse` gives the same table from
+a pandas cohort). The work is done by ``dask.dataframe`` out of core:
+
+1. each partition of visit rows is checked and cleaned (``map_partitions``): the row
+   checks of the pandas engine, as an error code per row;
+2. the rows are shuffled by patient (``DataFrame.shuffle``), so that every partition
+   holds all visits of its patients, and each patient's interval, duplicates, late
+   visits and relapses are computed per partition;
+3. the per-patient rows are joined with the patients table (``merge``) and counted by
+   pattern (``groupby(...).size()``).
+
+Only counts, the few patient ids an error or warning names, and the collapsed table come
+back to the driver. Errors and warnings are those of the pandas engine, word for word
+(the tests compare them), checked in the same order.
+
+Supported here: numeric visit times (no dates), exact visit times (``visit_window`` 0).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import pandas as pd
+
+from . import validation as v
+from .errors import DataError, DataWarning, format_ids
+
+IV_KEYS = ["last_unrecovered", "first_recovered", "event", "withdrawn", "admin_censored"]
+#: default budget of distinct (covariate pattern, interval) rows
+MAX_PATTERNS = 500_000
+_EPS = 1e-9
+_CODES = {1: "missing id", 2: "missing times", 3: "non-numeric times",
+          4: "negative or infinite times", 5: "missing status", 6: "not a grade",
+          7: "neither boolean nor grade", 8: "grade without rule"}
+
+
+def import_dask():
+    """``(dask, dask.dataframe)``, or a :class:`DataError` saying how to install them."""
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - the [dask] extra is installed in CI
+        raise DataError("engine='dask' needs Dask: pip install 'footdrop-bayes[dask]'") from exc
+    return dask, dd
+
+
+def scheduler_context(scheduler):
+    """A context in which Dask computes: ``None`` the threaded scheduler, ``"processes"``,
+    ``"local"`` a new ``LocalCluster``, or the address of a running cluster."""
+    if scheduler is None or scheduler in ("threads", "sync", "synchronous", "processes"):
+        import dask
+
+        return dask.config.set(scheduler=scheduler or "threads")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover
+        raise DataError("scheduler= needs dask.distributed: pip install "
+                        "'footdrop-bayes[dask]'") from exc
+    if scheduler == "local":
+        cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+        return _ClientContext(Client(cluster), cluster)
+    try:
+        return _ClientContext(Client(scheduler, timeout="20s"), None)
+    except (OSError, TimeoutError) as exc:
+        raise DataError(f"scheduler {scheduler!r}: cannot connect to a Dask cluster there "
+                        f"({exc})") from exc
+
+
+class _ClientContext:
+    def __init__(self, client, cluster):
+        self.client, self.cluster = client, cluster
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def to_dask(obj, dd, id_col=None):
+    """A Dask DataFrame from a Dask / pandas DataFrame, a path, a glob or a list of them.
+
+    CSV column types are read from the first 10,000 rows of the first file as pandas reads
+    them, except that whole-number columns other than ``id_col`` are read as floats (a
+    later block may hold a missing value or a fraction).
+    """
+    if isinstance(obj, dd.DataFrame):
+        return obj
+    if isinstance(obj, pd.DataFrame):
+        return dd.from_pandas(obj, npartitions=max(1, min(16, len(obj) // 250_000 + 1)),
+                              sort=False)
+    from .io import expand_paths
+
+    items = list(obj) if isinstance(obj, list | tuple) else [obj]
+    remote = [str(x) for x in items if "://" in str(x)]
+    files = remote if remote else [str(p) for p in expand_paths(obj)]
+    suffix = files[0].rsplit(".", 1)[-1].lower()
+    try:
+        if suffix == "parquet":
+            return dd.read_parquet(files)
+        if suffix in ("csv", "tsv"):
+            sep = "," if suffix == "csv" else "\t"
+            head = pd.read_csv(files[0], sep=sep, nrows=10_000)
+            dtype = {c: ("float64" if pd.api.types.is_integer_dtype(t) and c != id_col
+                         else "object" if pd.api.types.is_object_dtype(t) else str(t))
+                     for c, t in head.dtypes.items()}
+            return dd.read_csv(files, sep=sep, blocksize="64MB", dtype=dtype)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{obj}: could not be read as a table: {exc}") from exc
+    raise DataError(f"{obj}: engine='dask' reads .parquet, .csv and .tsv files, not "
+                    f".{suffix}")
+
+
+# ---------------------------------------------------------------- per-partition steps
+def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when):
+    """Visit rows as (id, time, status) with an error code per row (0 = fine)."""
+    n = len(part)
+    err = np.zeros(n, np.int8)
+
+    def mark(mask, code):
+        m = np.asarray(mask, bool) & (err == 0)
+        err[m] = code
+
+    mark(part[id_col].isna(), 1)
+    raw_t = part[time_col]
+    t = pd.to_numeric(raw_t, errors="coerce")
+    mark(raw_t.isna(), 2)
+    mark(t.isna(), 3)
+    tf = t.astype(float).to_numpy()
+    with np.errstate(invalid="ignore"):
+        mark(~np.isfinite(tf) | (tf < 0), 4)
+    raw = part[status_col]
+    mark(raw.isna(), 5)
+    rule = v.recovery_rule(recovered_when)
+    if rule is not None:
+        grade = pd.to_numeric(raw, errors="coerce") if not callable(recovered_when) else raw
+        mark(grade.isna(), 6)
+        status = np.asarray(rule(grade), dtype=bool) if n else np.zeros(0, bool)
+    elif raw.dtype == bool:
+        status = raw.to_numpy(bool)
+    else:
+        text = raw.astype(str).str.strip().str.lower()
+        raw = raw.where(~text.isin(["true", "false"]), text.eq("true").astype(int))
+        num = pd.to_numeric(raw, errors="coerce")
+        mark(num.isna(), 7)
+        mark(num.notna() & ~num.isin([0, 1]), 8)
+        status = num.eq(1).to_numpy(bool)
+    return pd.DataFrame({id_col: part[id_col], "time": np.nan_to_num(tf),
+                         "status": status, "_err": err, "_grade": _grade_value(part, status_col)},
+                        index=part.index)
+
+
+def _grade_value(part, status_col):
+    return pd.to_numeric(part[status_col], errors="coerce").astype(float).to_numpy()
+
+
+_PP_COLS = {"last_unrecovered": float, "first_recovered": float, "event": bool,
+            "withdrawn": bool, "admin_censored": bool, "last_visit": float,
+            "n_visits": float, "has_visits": bool, "conflict": bool, "conflict_time": float,
+            "dup_rows": np.int64, "n_late": np.int64, "at_zero": bool, "relapse": bool}
+
+
+def _per_patient(part: pd.DataFrame, id_col, follow_up):
+    """Each patient's interval and flags, from all of its (clean) visit rows."""
+    if not len(part):
+        return _pp_meta(part[id_col])
+    part = part.sort_values([id_col, "time"], kind="stable")
+    by_visit = part.groupby([id_col, "time"], sort=False)["status"]
+    agg = by_visit.agg(["min", "max", "size"])
+    ids_v = agg.index.get_level_values(0)
+    conflict = (agg["min"] != agg["max"]).to_numpy()
+    extra = np.where(conflict, 0, agg["size"].to_numpy() - 1)
+    times_v = agg.index.get_level_values(1).to_numpy(float)
+    per = pd.DataFrame({"conflict": conflict, "dup_rows": extra,
+                        "conflict_time": np.where(conflict, times_v, np.inf)}, index=ids_v)
+    per = per.groupby(level=0, sort=False).agg(
+        {"conflict": "any", "dup_rows": "sum", "conflict_time": "min"})
+    rec = part.drop_duplicates([id_col, "time"])
+    late = rec["time"].to_numpy() > follow_up + _EPS
+    per["n_late"] = pd.Series(late, index=rec[id_col].to_numpy()).groupby(
+        level=0, sort=False).sum().reindex(per.index).to_numpy()
+    rec = rec[~late]
+    per["at_zero"] = pd.Series((rec["status"] & (rec["time"] == 0)).to_numpy(),
+                               index=rec[id_col].to_numpy()).groupby(
+        level=0, sort=False).any().reindex(per.index, fill_value=False).to_numpy(bool)
+    ids = rec[id_col].to_numpy()
+    t = rec["time"].to_numpy(float)
+    s = rec["status"].to_numpy(bool)
+    first = pd.Series(np.where(s, t, np.inf), index=ids).groupby(level=0, sort=False).min()
+    t_first = first.reindex(ids).to_numpy()
+    last_unrec = pd.Series(np.where(~s & (t < t_first), t, -np.inf), index=ids).groupby(
+        level=0, sort=False).max()
+    relapse = pd.Series(~s & (t > t_first), index=ids).groupby(level=0, sort=False).any()
+    grp = pd.Series(t, index=ids).groupby(level=0, sort=False)
+    out = pd.DataFrame({"first_recovered": first.replace(np.inf, np.nan),
+                        "last_unrecovered": last_unrec.replace(-np.inf, 0.0),
+                        "last_visit": grp.max(), "n_visits": grp.size().astype(float),
+                        "relapse": relapse})
+    out = out.reindex(per.index)
+    out["has_visits"] = out["last_visit"].notna()
+    out["event"] = out["first_recovered"].notna()
+    out["withdrawn"] = ~out["event"] & (out["last_visit"] < follow_up - _EPS)
+    out["admin_censored"] = ~out["event"] & ~out["withdrawn"] & out["has_visits"]
+    out["relapse"] = out["relapse"].fillna(False).astype(bool)
+    out = out.join(per)
+    out.index.name = id_col
+    out = out.reset_index()
+    out[id_col] = out[id_col].astype(part[id_col].dtype)
+    return out[[id_col, *_PP_COLS]].astype(_PP_COLS)
+
+
+def _pp_meta(id_series):
+    meta = pd.DataFrame({id_series.name: id_series.iloc[:0]})
+    for c, t in _PP_COLS.items():
+        meta[c] = np.array([], dtype=t)
+    return meta
+
+
+# ---------------------------------------------------------------- driver-side helpers
+def _ids_in_order(ddf, id_col, ids, mask=None) -> list:
+    """``ids`` in their order of first appearance in ``ddf`` (a small, error-path compute),
+    among the rows where ``mask`` (a function of the partition) holds."""
+    ids = list(ids)
+    if not ids:
+        return []
+    sel = ddf[ddf[id_col].isin(ids)]
+    if mask is not None:
+        sel = sel[mask(sel)]
+    return list(dict.fromkeys(sel[id_col].compute().tolist()))
+
+
+def _missing_id_rows(ddf, id_col) -> list:
+    """1-based row numbers (in the stacked table) of rows without a patient id."""
+    parts = ddf[id_col].map_partitions(
+        lambda s: pd.DataFrame({"n": [len(s)], "pos": [np.flatnonzero(s.isna().to_numpy())]}),
+        meta={"n": "i8", "pos": "O"}).compute()
+    offsets = np.concatenate([[0], np.cumsum(parts["n"].to_numpy())[:-1]])
+    rows = [int(o + p + 1) for o, pos in zip(offsets, parts["pos"], strict=True) for p in pos]
+    return rows
+
+
+def _raise_missing_ids(ddf, id_col, table):
+    rows = _missing_id_rows(ddf, id_col)
+    raise DataError(f"{table}: column {id_col!r} has missing patient ids in rows "
+                    f"{', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''}")
+
+
+def _raise_row_error(code, rows, raw, id_col, time_col, status_col, recovered_when, vt):
+    """The pandas engine's message for the first failing row check (``code``)."""
+    if code == 1:
+        _raise_missing_ids(raw, id_col, vt)
+    if code == 8:
+        g = rows["_grade"][rows["_err"].isin([0, 8])]
+        lo, hi = (float(x) for x in __import__("dask").compute(g.min(), g.max()))
+        raise DataError(f"{vt}: column {status_col!r} looks like a grade (values "
+                        f"{lo:g}–{hi:g}); say which grades count as recovered, "
+                        "e.g. recovered_when='>=4'")
+    bad = raw[rows["_err"] == code].compute()
+    if code == 3:
+        examples = ", ".join(map(repr, bad[time_col].astype(str).unique()[:3]))
+        raise DataError(f"{vt}: column {time_col!r} has non-numeric times for patients "
+                        f"{format_ids(bad[id_col])}: {examples} (neither numbers nor ISO "
+                        "dates)")
+    if code in (2, 4):
+        what = "missing times" if code == 2 else "negative or infinite times"
+        raise DataError(f"{vt}: column {time_col!r} has {what} for patients "
+                        f"{format_ids(bad[id_col])}")
+    v.recovery_status(bad.reset_index(drop=True), status_col, id_col, vt, recovered_when)
+    raise AssertionError(f"row check {_CODES[code]} did not raise")  # pragma: no cover
+
+
+def _flag_ids(pp, id_col, flag) -> list:
+    return sorted(pp[id_col][pp[flag]].compute().tolist(), key=_sort_key)
+
+
+def _sort_key(x):
+    return (0, x, "") if isinstance(x, int | float | np.integer | np.floating) else (1, 0, str(x))
+
+
+# ---------------------------------------------------------------- the builder
+def dask_visit_patterns(visits, patients, *, id_col, time_col, status_col, recovered_when,
+                        follow_up, factors, covariates, dropna, vt, pt, origin_col,
+                        visit_window, visit_interval=1.0, unit="month", scheduler=None,
+                        coarsen=None, max_patterns=MAX_PATTERNS):
+    """Collapsed cohort parts from visit and patient tables, computed with Dask.
+
+    Returns ``(patterns, grid, follow_up, excluded, notes)``: ``patterns`` has the
+    covariate columns, :data:`IV_KEYS` and ``weight`` (patients per row); ``excluded`` a
+    list of ``(patient, reason)``; ``notes`` the lines also given as warnings.
+    Arguments as in :meth:`footdrop_bayes.Cohort.from_visits`.
+    """
+    dask, dd = import_dask()
+    if origin_col is not None:
+        raise DataError("engine='dask' takes numeric visit times (time since the origin); "
+                        "origin_col= and dates need engine='pandas'")
+    if visit_window:
+        raise DataError("engine='dask' uses exact visit times; visit_window= needs "
+                        "engine='pandas' (or round the times before)")
+    with scheduler_context(scheduler) if scheduler is not None else nullcontext():
+        return _build(dask, dd, visits, patients, id_col=id_col, time_col=time_col,
+                      status_col=status_col, recovered_when=recovered_when,
+                      follow_up=follow_up, factors=factors, covariates=covariates,
+                      dropna=dropna, vt=vt, pt=pt, coarsen=coarsen,
+                      max_patterns=max_patterns, visit_interval=visit_interval, unit=unit)
+
+
+def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovered_when,
+           follow_up, factors, covariates, dropna, vt, pt, coarsen, max_patterns,
+           visit_interval, unit):
+    raw_v, raw_p = to_dask(visits, dd, id_col), to_dask(patients, dd, id_col)
+    v.require_columns(raw_v._meta, [id_col, time_col, status_col], vt)
+    v.require_columns(raw_p._meta, [id_col], pt)
+    if pd.api.types.is_datetime64_any_dtype(raw_v._meta[time_col]):
+        raise DataError(f"{vt}: column {time_col!r} holds dates; engine='dask' takes "
+                        "numeric times since the origin (or use engine='pandas')")
+    cols = list(factors) + list(covariates)
+    rows = raw_v.map_partitions(_clean_rows, id_col, time_col, status_col, recovered_when,
+                                meta=_clean_rows(raw_v._meta, id_col, time_col, status_col,
+                                                 recovered_when))
+    pid = raw_p[id_col]
+    dup_p = pid.value_counts(split_out=max(1, raw_p.npartitions // 4))
+    n_p, miss_p, dups, good_max, err_counts = dask.compute(
+        pid.size, pid.isna().sum(), dup_p[dup_p > 1].index.to_series(),
+        rows["time"][rows["_err"] == 0].max(), rows["_err"].value_counts())
+    counts = _CountsView(err_counts)
+    # --- the pandas engine's order: tables, ids, duplicates of patients, columns, rows
+    if counts.total == 0:
+        raise DataError(f"{vt}: the table is empty (no rows)")
+    if n_p == 0:
+        raise DataError(f"{pt}: the table is empty (no rows)")
+    if counts.get(1):
+        _raise_missing_ids(raw_v, id_col, vt)
+    if miss_p:
+        _raise_missing_ids(raw_p, id_col, pt)
+    if len(dups):
+        raise DataError(f"{pt}: column {id_col!r} lists patients more than once: "
+                        f"{format_ids(_ids_in_order(raw_p, id_col, dups))}")
+    v.require_columns(raw_p._meta, cols, pt)
+    for code in range(2, 9):
+        if counts.get(code):
+            _raise_row_error(code, rows, raw_v, id_col, time_col, status_col,
+                             recovered_when, vt)
+    if follow_up is None:
+        follow_up = float(good_max)
+    elif not np.isfinite(follow_up) or follow_up <= 0:
+        raise DataError(f"follow_up must be a positive time, got {follow_up!r}")
+
+    # --- per patient, after a shuffle by patient id
+    good = rows[rows["_err"] == 0][[id_col, "time", "status"]]
+    meta = _pp_meta(rows._meta[id_col])
+    pp = good.shuffle(on=id_col).map_partitions(_per_patient, id_col, follow_up, meta=meta)
+    pp = pp.persist()
+    pat = raw_p[[id_col, *cols]].assign(_in_patients=True)
+    merged = pp.merge(pat, on=id_col, how="outer")
+    unknown = merged["_in_patients"].isna()
+    no_visits = merged["has_visits"].isna() | ~merged["has_visits"].fillna(False).astype(bool)
+    kept = merged[~unknown & ~no_visits]
+    grid_t = good["time"][good["time"] <= follow_up + _EPS].unique()
+    complete = ~kept[cols].isna().any(axis=1) if cols else None
+    usable = kept[complete] if cols else kept
+    numeric_bad, converted = {}, {}
+    for col in covariates:
+        values = usable[col].map_partitions(pd.to_numeric, errors="coerce", meta=(col, float))
+        numeric_bad[col] = (values.isna() | ~values.map_partitions(
+            np.isfinite, meta=(col, bool))).sum()
+        converted[col] = values
+    final = _coarsen(usable.assign(**converted), coarsen, covariates)
+    keys = cols + IV_KEYS
+    key_frame = final[keys].assign(first_recovered=final["first_recovered"].fillna(-1.0))
+    approx = key_frame.map_partitions(
+        lambda d: pd.util.hash_pandas_object(d, index=False), meta=(None, "u8")
+    ).nunique_approx()
+    summary = dask.compute(pp["conflict"].sum(), pp["dup_rows"].sum(), unknown.sum(),
+                           pp["n_late"].sum(), pp["at_zero"].sum(), no_visits.sum(),
+                           pp["relapse"].sum(),
+                           (pp["withdrawn"] & (pp["last_visit"] == 0)).sum(),
+                           kept[cols].isna().sum() if cols else pd.Series(dtype=int),
+                           grid_t, numeric_bad, approx)
+    (n_conflict, n_dup, n_unknown, n_late, n_zero, n_novis, n_relapse, n_ref, n_missing,
+     times, numeric_bad, n_est) = summary
+    notes: list[str] = []
+    if n_conflict:
+        bad = pp[pp["conflict"]][[id_col, "conflict_time"]].compute()
+        bad = bad.iloc[sorted(range(len(bad)), key=lambda i: _sort_key(bad[id_col].iloc[i]))]
+        raise DataError(f"{vt}: conflicting recovery status recorded twice at the same "
+                        f"visit (e.g. patient {bad[id_col].iloc[0]!r} at time "
+                        f"{bad['conflict_time'].iloc[0]:g}) for patients "
+                        f"{format_ids(bad[id_col])}")
+    if n_dup:
+        who = pp[id_col][pp["dup_rows"] > 0].compute().tolist()
+        sub = rows[rows[id_col].isin(who) & (rows["_err"] == 0)][[id_col, "time"]].compute()
+        ids = sub.loc[sub.duplicated([id_col, "time"], keep=False), id_col]
+        warnings.warn(f"{vt}: dropped {int(n_dup)} identical duplicate visit row(s) of "
+                      f"patients {format_ids(ids)}", DataWarning, stacklevel=4)
+    if n_unknown:
+        ids = _ids_in_order(rows, id_col, merged[id_col][unknown].compute(),
+                            lambda d: d["_err"] == 0)
+        raise DataError(f"{vt}: column {id_col!r} has patients that are not in {pt}: "
+                        f"{format_ids(ids)}")
+    if n_late:
+        sub = rows[rows[id_col].isin(pp[id_col][pp["n_late"] > 0].compute().tolist())
+                   & (rows["_err"] == 0)][[id_col, "time"]].compute().drop_duplicates()
+        late = sub[sub["time"] > follow_up + _EPS]
+        near = int((late["time"] <= follow_up + visit_interval / 2).sum())
+        hint = (f"; {near} of them within half a visit interval of the end: pass "
+                f"visit_window= (e.g. {visit_interval / 2:g}) to count them as the "
+                "end-of-follow-up visit") if near else ""
+        text = (f"{vt}: ignored {int(n_late)} visit(s) after the end of follow-up "
+                f"({follow_up:g} {unit}s) of patients {format_ids(late[id_col])}{hint}")
+        notes.append(text)
+        warnings.warn(text, DataWarning, stacklevel=4)
+    if n_zero:
+        ids = _ids_in_order(rows, id_col, pp[id_col][pp["at_zero"]].compute(),
+                            lambda d: (d["_err"] == 0) & d["status"] & (d["time"] == 0))
+        raise DataError(f"{vt}: column {status_col!r} records recovery at time 0 (every "
+                        f"patient has foot drop at referral) for patients {format_ids(ids)}")
+    excluded = []
+    if n_novis:
+        ids = _ids_in_order(raw_p, id_col, merged[id_col][no_visits].compute())
+        warnings.warn(f"{pt}: excluded patients with no visits (within follow-up) in {vt}: "
+                      f"{format_ids(ids)}", DataWarning, stacklevel=4)
+        excluded += [(i, f"no visits in {vt}") for i in ids]
+    if n_relapse:
+        warnings.warn(f"{vt}: patients recorded as not recovered after a recovery (the "
+                      f"first recovery is kept): {format_ids(_flag_ids(pp, id_col, 'relapse'))}",
+                      DataWarning, stacklevel=4)
+    if n_ref:
+        only = pp[id_col][pp["withdrawn"] & (pp["last_visit"] == 0)].compute()
+        warnings.warn(f"{vt}: patients seen only at referral (time 0) are kept as withdrawn "
+                      "and censored at 0, but carry no information on recovery: "
+                      f"{format_ids(sorted(only.tolist(), key=_sort_key))}",
+                      DataWarning, stacklevel=4)
+    dropped = _check_covariates(kept, id_col, factors, covariates, n_missing, numeric_bad,
+                                dropna, pt)
+    excluded += [(i, "missing covariate values") for i in dropped]
+    patterns = _collapse(dask, final, key_frame, cols, int(n_est), max_patterns)
+    grid = np.union1d([0.0], np.asarray(times, float))
+    return patterns, grid, follow_up, excluded, notes
+
+
+class _CountsView:
+    def __init__(self, counts):
+        self.counts = counts
+        self.total = int(self.counts.sum())
+
+    def get(self, code):
+        return int(self.counts.get(code, 0))
+
+
+def _check_covariates(kept, id_col, factors, covariates, n_missing, numeric_bad, dropna,
+                      pt) -> list:
+    """Missing and non-numeric covariate values: the pandas engine's errors (sorted ids).
+
+    Returns the ids of the patients excluded for missing values (``dropna=True``)."""
+    dropped: list = []
+    cols = list(factors) + list(covariates)
+    if cols and int(np.asarray(n_missing).sum()):
+        miss = kept[kept[cols].isna().any(axis=1)][[id_col, *cols]].compute()
+        miss = miss.iloc[sorted(range(len(miss)), key=lambda i: _sort_key(miss[id_col].iloc[i]))]
+        detail = "; ".join(f"{c!r}: {format_ids(miss.loc[miss[c].isna(), id_col])}"
+                           for c in cols if miss[c].isna().any())
+        if not dropna:
+            raise DataError(f"{pt}: missing covariate values in {detail}. Fill them, remove "
+                            "the column, or pass dropna=True to exclude these patients")
+        warnings.warn(f"{pt}: excluded {len(miss)} patient(s) with missing covariate "
+                      f"values in {detail}", DataWarning, stacklevel=5)
+        dropped = miss[id_col].tolist()
+        kept = kept[~kept[cols].isna().any(axis=1)]
+    for col in covariates:
+        if int(numeric_bad[col]):
+            sub = kept[[id_col, col]].compute()
+            values = pd.to_numeric(sub[col], errors="coerce")
+            sub = sub[values.isna() | ~np.isfinite(values.astype(float))]
+            sub = sub.iloc[sorted(range(len(sub)), key=lambda i: _sort_key(sub[id_col].iloc[i]))]
+            raise DataError(f"{pt}: column {col!r} should be numeric but has values "
+                            f"{list(sub[col].unique()[:3])} for patients "
+                            f"{format_ids(sub[id_col])}")
+    return dropped
+
+
+def _coarsen(kept, coarsen, covariates):
+    """Round numeric covariates to multiples of ``coarsen[col]`` before collapsing."""
+    if not coarsen:
+        return kept
+    unknown = [c for c in coarsen if c not in covariates]
+    if unknown:
+        raise DataError(f"coarsen= names columns that are not numeric covariates: {unknown} "
+                        f"(numeric covariates: {list(covariates) or 'none'})")
+    out = {}
+    for col, step in coarsen.items():
+        if not (np.isfinite(step) and step > 0):
+            raise DataError(f"coarsen={{{col!r}: {step!r}}}: the step must be a positive number")
+        out[col] = (kept[col] / step).round() * step
+    return kept.assign(**out)
+
+
+def _collapse(dask, final, key_frame, cols, n_est, max_patterns):
+    """Patients counted by (covariates, interval); a DataError past the pattern budget
+    (``n_est``: a HyperLogLog estimate of the distinct rows, computed beforehand)."""
+    keys = cols + IV_KEYS
+    if n_est > max_patterns:
+        per_col = dask.compute(*[final[c].nunique_approx() for c in cols])
+        ranked = sorted(zip(cols, per_col, strict=True), key=lambda x: -x[1])
+        detail = ", ".join(f"{c!r} ({int(n):,} values)" for c, n in ranked[:3])
+        raise DataError(
+            f"about {n_est:,} distinct (covariate pattern, interval) rows, more than the "
+            f"budget of {max_patterns:,} (max_patterns=); the columns with most distinct "
+            f"values: {detail}. Round numeric covariates before collapsing, e.g. "
+            f"coarsen={{{ranked[0][0]!r}: 1}}, or raise max_patterns")
+    table = key_frame.groupby(keys, dropna=False, observed=True).size().compute()
+    out = table.rename("weight").reset_index()
+    out["first_recovered"] = out["first_recovered"].where(out["event"], np.nan)
+    if len(out) > max_patterns:
+        raise DataError(f"{len(out):,} distinct (covariate pattern, interval) rows, more "
+                        f"than the budget of {max_patterns:,} (max_patterns=)")
+    return out

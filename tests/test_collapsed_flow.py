@@ -1,0 +1,85 @@
+"""A collapsed (weighted) cohort gives the per-patient cohort's posterior, tables and tests.
+
+The collapsed cohort (``Cohort.collapse()``, which the Dask engine's cohort equals:
+tests/test_cohort_dask.py) holds one row per (covariate pattern, interval) and the number
+of patients as its weight. Fitted with the same seed, it must give exactly the per-patient
+posterior (the likelihood sees the same weighted patterns); summaries, Kaplan–Meier,
+log-rank, Cox and Table 1 must give the per-patient numbers from the counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import footdrop_bayes as fb
+
+
+@pytest.fixture(scope="module")
+def collapsed_model(categorical_model):
+    """The conftest's categorical model refitted on the collapsed cohort, same seed."""
+    cohort = categorical_model.cohort.collapse()
+    assert cohort.is_collapsed and len(cohort.intervals) < categorical_model.cohort.n_patients
+    model = fb.RecoveryModel(cohort, factors=categorical_model.factors, covariates=[],
+                             group="clinic", sampler_config={
+                                 "chains": 2, "draws": 150, "tune": 150,
+                                 "progressbar": False, "on_convergence_failure": "ignore"})
+    return model.fit(random_seed=3)
+
+
+def test_same_posterior_with_the_same_seed(categorical_model, collapsed_model):
+    a, b = categorical_model.idata.posterior, collapsed_model.idata.posterior
+    for name in ("alpha", "b_cause", "b_sex", "u_clinic", "sigma_clinic"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    pa, pb = categorical_model.data.patterns, collapsed_model.data.patterns
+    np.testing.assert_array_equal(pa["weight"], pb["weight"])
+    assert collapsed_model.data.n_patients < categorical_model.data.n_patients
+
+
+def test_summaries_from_counts_equal_per_patient(categorical_model, collapsed_model):
+    pd.testing.assert_frame_equal(fb.factor_ranking(collapsed_model),
+                                  fb.factor_ranking(categorical_model))
+    pd.testing.assert_frame_equal(fb.hazard_ratios(collapsed_model),
+                                  fb.hazard_ratios(categorical_model))
+    rp_c = fb.recovery_probabilities(collapsed_model, times=[3, 6])
+    rp_p = fb.recovery_probabilities(categorical_model, times=[3, 6])
+    pd.testing.assert_frame_equal(rp_c, rp_p, rtol=1e-9)
+    assert rp_c.loc[rp_c["term"] == "all", "n"].iloc[0] == 400
+    assert collapsed_model.loo()["elpd_loo"] == pytest.approx(
+        categorical_model.loo()["elpd_loo"], rel=1e-9)
+
+
+def test_classical_from_counts_equal_per_patient(categorical_model):
+    full = categorical_model.cohort
+    small = full.collapse()
+    for by in (None, "cause"):
+        km_c, km_p = fb.kaplan_meier(small, by=by), fb.kaplan_meier(full, by=by)
+        for var in ("recovered", "recovered_low", "at_risk", "events", "censored"):
+            np.testing.assert_allclose(km_c[var].values, km_p[var].values)
+        pd.testing.assert_frame_equal(fb.median_recovery(small, by=by),
+                                      fb.median_recovery(full, by=by))
+    pd.testing.assert_frame_equal(fb.logrank(small), fb.logrank(full))
+    pd.testing.assert_frame_equal(fb.pairwise_logrank(small, "cause"),
+                                  fb.pairwise_logrank(full, "cause"))
+    pd.testing.assert_frame_equal(fb.study_table(small, factors=["cause"]),
+                                  fb.study_table(full, factors=["cause"]))
+    # lifelines' Efron correction for ties treats frequency weights differently from
+    # replicated rows: close to the per-patient Cox, not equal (docs/registries.md)
+    cox_c = fb.cox(small, factors=["cause", "sex"])
+    cox_p = fb.cox(full, factors=["cause", "sex"])
+    np.testing.assert_allclose(cox_c.table["hr"], cox_p.table["hr"], rtol=0.02)
+    assert not np.allclose(cox_c.table["hr"], 1.0)
+    pd.testing.assert_frame_equal(small.table1(), full.table1())
+    pd.testing.assert_series_equal(small.counts(), full.counts())
+
+
+def test_weighted_quantile_is_the_expanded_sample_quantile():
+    from footdrop_bayes.cohort_patterns import weighted_quantile
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(20, 80, 30).astype(float)
+    w = rng.integers(1, 6, 30).astype(float)
+    expanded = pd.Series(np.repeat(x, w.astype(int)))
+    for q in (0.25, 0.5, 0.75):
+        assert weighted_quantile(x, w, q) == pytest.approx(expanded.quantile(q))
