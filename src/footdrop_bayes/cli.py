@@ -33,6 +33,28 @@ def _cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropna", action="store_true",
                    help="exclude (and report) patients with missing covariates")
     _time_args(p)
+    _time_varying_args(p)
+
+
+def _time_varying_args(p: argparse.ArgumentParser) -> None:
+    """Time-varying columns of the visits table (issue 10; docs/time_varying.md)."""
+    p.add_argument("--time-varying", default=None, help="comma-separated columns of the "
+                   "visits table recorded at every visit (e.g. treatment): the value acts "
+                   "from its visit to the next; the baseline comes from the patients "
+                   "column of the same name")
+    p.add_argument("--lag", type=int, default=None, help="delay every change of "
+                   "--time-varying by this many visits (default 0)")
+
+
+def _time_varying_kwargs(args: argparse.Namespace) -> dict:
+    names = _split(getattr(args, "time_varying", None))
+    lag = getattr(args, "lag", None)
+    if lag is not None and not names:
+        raise DataError("--lag needs --time-varying")
+    if names and getattr(args, "intervals", None):
+        raise DataError("--time-varying needs --visits/--patients (values recorded at "
+                        "visits), not --intervals")
+    return {"time_varying": names, "lag": lag or 0} if names else {}
 
 
 def _time_args(p: argparse.ArgumentParser) -> None:
@@ -64,6 +86,7 @@ def load_cohort(args: argparse.Namespace, say=print):
     from .cohort import Cohort
     from .io import read_table
 
+    tv = _time_varying_kwargs(args)
     if getattr(args, "intervals", None):
         return load_interval_cohort(args, say)
     if not (args.visits and args.patients):
@@ -78,7 +101,7 @@ def load_cohort(args: argparse.Namespace, say=print):
         visits_name=str(args.visits), patients_name=str(args.patients),
         origin_col=args.origin_col, time_unit=args.time_unit,
         visit_window=args.visit_window, visit_interval=args.visit_interval,
-        exact_times=args.exact_times)
+        exact_times=args.exact_times, **tv)
     if inferred:
         say(inferred + " (name them with --factors / --covariates)")
     return cohort

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .style import level_colors
+from .style import PALETTE, level_colors
 
 
 def plot_swimmer(cohort, *, variable: str | None = None, max_patients: int = 60,
@@ -49,11 +49,11 @@ def plot_swimmer(cohort, *, variable: str | None = None, max_patients: int = 60,
     end = iv.loc[ids, "last_visit"].to_numpy(float)
     ids = ids[np.argsort(end, kind="stable")]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, max(2.5, 0.12 * len(ids) + 1)))
+        fig, ax = plt.subplots(figsize=(6, max(2.5, 0.07 * len(ids) + 1.2)))
     else:
         fig = ax.figure
     levels = [str(x) for x in cohort.time_varying_levels[variable]]
-    colors = level_colors(levels)
+    colors = level_colors(levels, PALETTE[1:])      # black is kept for the markers
     by_patient = dict(tuple(paths.groupby("patient", sort=False)))
     for y, pid in enumerate(ids):
         runs = by_patient.get(pid)
@@ -68,7 +68,7 @@ def plot_swimmer(cohort, *, variable: str | None = None, max_patients: int = 60,
         elif row["withdrawn"]:
             ax.plot(row["last_visit"], y, marker="x", color="black", ms=4)
     ax.set_yticks([])
-    ax.set_xlabel(f"{cohort.time_unit}s since referral")
+    ax.set_xlabel(f"{cohort.time_unit}s since referral", labelpad=1)
     ax.set_ylabel("patients")
     ax.set_xlim(0, float(cohort.follow_up) * 1.02)
     shown = f"{len(ids)} of {cohort.n_patients} patients" \
@@ -77,6 +77,33 @@ def plot_swimmer(cohort, *, variable: str | None = None, max_patients: int = 60,
     handles = [Patch(color=colors[lv], label=lv) for lv in levels]
     handles += [Line2D([], [], marker=">", ls="", color="black", label="recovered"),
                 Line2D([], [], marker="x", ls="", color="black", label="withdrawn")]
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=len(handles), frameon=False)
+    return fig
+
+
+def plot_regime_curves(table, *, time_unit: str = "month", ax=None):
+    """Recovery curves under static regimes (:func:`~footdrop_bayes.summaries.
+    time_varying.regime_table`): median lines with interval bands, one per regime.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+    else:
+        fig = ax.figure
+    regimes = list(dict.fromkeys(table["regime"]))
+    colors = level_colors(regimes)
+    for r in regimes:
+        t = table[table["regime"] == r]
+        x = np.r_[0.0, t["time"].to_numpy(float)]
+        ax.plot(x, np.r_[0.0, t["median"]], color=colors[r], label=r)
+        ax.fill_between(x, np.r_[0.0, t["low"]], np.r_[0.0, t["high"]],
+                        color=colors[r], alpha=0.15, linewidth=0)
+    ax.set_xlabel(f"{time_unit}s since referral")
+    ax.set_ylabel("recovered")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
     return fig
