@@ -34,6 +34,8 @@ OUTPUTS = {
     "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
                                       "report/posterior.nc", "bayes_vs_coxph.csv"],
     "09_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
+    "10_time_varying_treatment.py": ["truth_vs_estimates.csv", "regimes.csv", "swimmer.png",
+                                     "regimes.png"],
 }
 
 
