@@ -112,6 +112,18 @@ def test_unknown_level_raises():
                               time_varying=["treatment"])
 
 
+def test_levels_first_seen_at_visits_are_added_but_near_spellings_raise():
+    visits, patients = _tables()
+    patients["treatment"] = patients["treatment"].astype(str)       # not declared
+    c = fb.Cohort.from_visits(visits, patients, factors=["site"], follow_up=4,
+                              time_varying=["treatment"])
+    assert c.time_varying_levels["treatment"] == ["physio", "surgery"]
+    visits.loc[2, "treatment"] = "Physio "
+    with pytest.raises(DataError, match=r"\['Physio '\].*only in case or spacing"):
+        fb.Cohort.from_visits(visits, patients, factors=["site"], follow_up=4,
+                              time_varying=["treatment"])
+
+
 def test_conflicting_values_at_one_visit_and_missing_column_raise():
     visits, patients = _tables()
     extra = visits.iloc[[0]].assign(treatment="surgery")

@@ -26,12 +26,13 @@ from .errors import DataError, DataWarning, format_ids
 
 
 def baseline_levels(base: pd.Series, reference) -> list:
-    """Allowed levels of a time-varying column, reference first.
+    """Levels of the baseline column of a time-varying column, reference first.
 
-    The levels of the baseline column: its declared categories when it is a pandas
-    ``Categorical`` (so levels nobody starts on can be declared), else its observed
-    values. The reference is ``reference`` if given, else the categorical's first
-    category, else the most frequent baseline value.
+    Its declared categories when it is a pandas ``Categorical`` (then the only levels
+    allowed at visits), else its observed values (levels first recorded at visits are
+    added after them, see :func:`time_varying_paths`). The reference is ``reference``
+    if given, else the categorical's first category, else the most frequent baseline
+    value.
     """
     s = base.dropna()
     if isinstance(base.dtype, pd.CategoricalDtype):
@@ -50,6 +51,28 @@ def baseline_levels(base: pd.Series, reference) -> list:
                         f"{base.name!r} is not among its levels: "
                         f"{', '.join(map(str, levels))}")
     return [match[0]] + [lv for lv in levels if lv != match[0]]
+
+
+def _norm(x) -> str:
+    return " ".join(str(x).split()).casefold()
+
+
+def _new_levels(vals: pd.Series, levels: list, name: str, vt: str, pt: str) -> list:
+    """Levels first recorded at visits (e.g. a treatment nobody starts on), sorted.
+
+    A new value that differs from a baseline level only in case or spacing is a typo:
+    ``DataError``.
+    """
+    known = {str(lv) for lv in levels}
+    new = sorted({x for x in vals.unique() if str(x) not in known}, key=str)
+    norm = {_norm(lv): lv for lv in levels}
+    typos = [x for x in new if _norm(x) in norm]
+    if typos:
+        raise DataError(f"{vt}: column {name!r} (time-varying) has values "
+                        f"{[str(x) for x in typos]} that differ from levels of the baseline "
+                        f"column {name!r} of {pt} ({', '.join(map(str, levels))}) only in "
+                        "case or spacing; correct the spelling")
+    return new
 
 
 def _codes(values: pd.Series, levels: list) -> np.ndarray:
@@ -124,6 +147,8 @@ def time_varying_paths(rec: pd.DataFrame, patients: pd.DataFrame, intervals: pd.
         base_known = base.dropna()
         source = base_known if len(base_known) else vals[at_zero]
         lv = baseline_levels(source.rename(name), (reference or {}).get(name))
+        if not isinstance(base.dtype, pd.CategoricalDtype):
+            lv = lv + _new_levels(vals, lv, name, vt, pt)
         code = _codes(vals, lv)
         if (code < 0).any():
             bad = sorted({str(x) for x in vals[code < 0]})
