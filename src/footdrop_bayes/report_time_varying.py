@@ -101,7 +101,10 @@ def time_varying_section(a, captions: dict) -> list[str]:
         f"that visit to the next (a missed visit carries the last value forward; a change "
         f"recorded at the visit that found recovery does not act before it)"
         + (f", with every change delayed by {tv.lag} visit(s) (--lag)" if tv.lag else "")
-        + f". {n_changed} of {c.n_patients} patients changed during follow-up.", "",
+        + f". {n_changed} of {c.n_patients} patients changed during follow-up. The "
+        f"recovery probabilities by level and the model-check curves above hold {names} "
+        f"at each patient's baseline value for the whole follow-up (the regime \"never "
+        f"switch\"); other regimes are below.", "",
         "### Hazard ratio of the current value", "",
         f"Posterior medians with {lvl} credible intervals; Cox regression with "
         f"time-varying covariates (lifelines CoxTimeVaryingFitter) alongside.", "",
