@@ -81,6 +81,16 @@ def test_cli_options_are_checked(tmp_path, capsys):
     assert main(["--quiet", *base, "--time-varying", "treatment", "--lag", "1"]) == 0
 
 
+def test_cli_simulates_switching(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["--quiet", "simulate", "--patients", "50", "--seed", "3", "--switching",
+                 "non-recovery", "--out", str(out)]) == 0
+    visits = pd.read_csv(out / "visits.csv")
+    assert set(visits["treatment"]) == {"conservative", "surgery"}
+    assert main(["--quiet", "describe", "--visits", str(out / "visits.csv"), "--patients",
+                 str(out / "patients.csv"), "--time-varying", "treatment"]) == 0
+
+
 @pytest.mark.slow
 def test_cli_fit_with_time_varying_treatment_passes_the_contract(tmp_path):
     visits, patients, _ = fb.simulate_cohort(200, switching="random", random_seed=3)

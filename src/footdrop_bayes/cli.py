@@ -173,7 +173,9 @@ def cmd_simulate(args: argparse.Namespace, say) -> int:
     out = Path(args.out)
     sim = simulate_cohort(args.patients, random_seed=args.seed, n_clinics=args.clinics,
                           follow_up=args.follow_up, withdrawal_rate=args.withdrawal_rate,
-                          missed_visit_rate=args.missed_visit_rate)
+                          missed_visit_rate=args.missed_visit_rate,
+                          **({"switching": args.switching} if getattr(args, "switching", None)
+                             else {}))
     out.mkdir(parents=True, exist_ok=True)
     sim.visits.to_csv(out / "visits.csv", index=False)
     sim.patients.to_csv(out / "patients.csv", index=False)
@@ -387,6 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability of withdrawing before the end of follow-up")
     p.add_argument("--missed-visit-rate", type=float, default=0.05,
                    help="probability of missing each intermediate visit")
+    p.add_argument("--switching", default=None, choices=["random", "non-recovery"],
+                   help="treatment changing at visits (a treatment column in visits.csv; "
+                   "fit with --time-varying treatment): at random, or triggered by "
+                   "non-recovery (confounding by indication)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("describe", parents=[common], formatter_class=FORMATTER,
