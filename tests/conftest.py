@@ -86,3 +86,23 @@ def analysis(fitted_model):
 
     return analyse(fitted_model.cohort, model=fitted_model, bands=STUDY_BANDS,
                    say=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def tv_model():
+    """A model with a time-varying treatment: 400 simulated patients, random switching.
+
+    True log hazard ratio of current surgery 0.7; factor ``sex``, covariate ``age``.
+    2 chains x 200 draws (thresholds not checked); do not refit or mutate it.
+    """
+    visits, patients, truth = fb.simulate_cohort(400, switching="random", random_seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fb.DataWarning)
+        cohort = fb.Cohort.from_visits(visits, patients, follow_up=6, factors=["sex"],
+                                       covariates=["age"], time_varying=["treatment"])
+    model = fb.RecoveryModel(cohort, sampler_config={
+        "chains": 2, "draws": 200, "tune": 200, "progressbar": False,
+        "on_convergence_failure": "ignore"})
+    model.fit(random_seed=5)
+    model.truth = truth
+    return model

@@ -36,6 +36,8 @@ OUTPUTS = {
     "09_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
     "10_registry_dask.py": ["patterns.csv", "hazard_ratios.csv", "factor_ranking.csv",
                             "recovery_probabilities.csv", "median_recovery.csv", "table1.csv"],
+    "11_time_varying_treatment.py": ["truth_vs_estimates.csv", "regimes.csv", "swimmer.png",
+                                     "regimes.png"],
 }
 
 

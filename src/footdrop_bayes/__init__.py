@@ -25,6 +25,11 @@ _LAZY = {
     "hazard_ratios": ".summaries",
     "recovery_probabilities": ".summaries",
     "withdrawal_sensitivity": ".summaries",
+    "TimeVaryingRecoveryModel": ".model.tv_model",
+    "cox_time_varying": ".classical.time_varying",
+    "regime_recovery": ".summaries.time_varying",
+    "time_varying_hazard_ratios": ".summaries.time_varying",
+    "plot_swimmer": ".plots.swimmer",
 }
 _SUBMODULES = {"analysis", "classical", "cli", "cohort", "covariates", "datasets", "io",
                "model", "output", "plots", "report", "report_figures", "report_text",

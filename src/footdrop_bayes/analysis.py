@@ -71,6 +71,8 @@ class Analysis:
     options: dict = field(default_factory=dict)
     #: withdrawal sensitivity (``summaries.withdrawal_analysis``), when requested
     withdrawal: object = None
+    #: time-varying terms (``report_time_varying.TimeVaryingResults``), when modelled
+    time_varying: object = None
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -233,6 +235,14 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             except Exception as exc:       # a late failure must not lose the fit
                 warnings.warn(f"withdrawal sensitivity analysis failed and is left out: "
                               f"{type(exc).__name__}: {exc}", stacklevel=2)
+        tv = None
+        if getattr(model, "time_varying", None):   # issue 10
+            from .report_time_varying import time_varying_analysis
+
+            say("time-varying terms: hazard ratios, regimes, Cox with time-varying "
+                "covariates")
+            tv = time_varying_analysis(model, interval=interval)
+            hrs = pd.concat([hrs, tv.hazard_ratios], ignore_index=True)
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)
            and not third_party_notice(w)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
@@ -245,4 +255,4 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                     clinic_variation=clinic_var,
                     options={"per": dict(per or {}), "group_handling": group_handling,
                              "clinic_curves": bool(clinic_curves)},
-                    withdrawal=sens)
+                    withdrawal=sens, time_varying=tv)

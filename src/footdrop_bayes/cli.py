@@ -36,6 +36,28 @@ def _cohort_args(p: argparse.ArgumentParser) -> None:
     from .cohort_engines import add_engine_args
 
     add_engine_args(p)
+    _time_varying_args(p)
+
+
+def _time_varying_args(p: argparse.ArgumentParser) -> None:
+    """Time-varying columns of the visits table (issue 10; docs/time_varying.md)."""
+    p.add_argument("--time-varying", default=None, help="comma-separated columns of the "
+                   "visits table recorded at every visit (e.g. treatment): the value acts "
+                   "from its visit to the next; the baseline comes from the patients "
+                   "column of the same name")
+    p.add_argument("--lag", type=int, default=None, help="delay every change of "
+                   "--time-varying by this many visits (default 0)")
+
+
+def _time_varying_kwargs(args: argparse.Namespace) -> dict:
+    names = _split(getattr(args, "time_varying", None))
+    lag = getattr(args, "lag", None)
+    if lag is not None and not names:
+        raise DataError("--lag needs --time-varying")
+    if names and getattr(args, "intervals", None):
+        raise DataError("--time-varying needs --visits/--patients (values recorded at "
+                        "visits), not --intervals")
+    return {"time_varying": names, "lag": lag or 0} if names else {}
 
 
 def _time_args(p: argparse.ArgumentParser) -> None:
@@ -66,6 +88,7 @@ def load_cohort(args: argparse.Namespace, say=print):
     """Build a cohort from the command-line arguments."""
     from .cohort import Cohort
 
+    tv = _time_varying_kwargs(args)
     if getattr(args, "intervals", None):
         if getattr(args, "engine", "pandas") != "pandas":
             raise DataError("--intervals is read by the pandas engine only (give "
@@ -85,7 +108,7 @@ def load_cohort(args: argparse.Namespace, say=print):
         visits_name=str(args.visits), patients_name=str(args.patients),
         origin_col=args.origin_col, time_unit=args.time_unit,
         visit_window=args.visit_window, visit_interval=args.visit_interval,
-        exact_times=args.exact_times, **engine_kwargs)
+        exact_times=args.exact_times, **engine_kwargs, **tv)
     if inferred:
         say(inferred + " (name them with --factors / --covariates)")
     return cohort
@@ -157,7 +180,9 @@ def cmd_simulate(args: argparse.Namespace, say) -> int:
     out = Path(args.out)
     sim = simulate_cohort(args.patients, random_seed=args.seed, n_clinics=args.clinics,
                           follow_up=args.follow_up, withdrawal_rate=args.withdrawal_rate,
-                          missed_visit_rate=args.missed_visit_rate)
+                          missed_visit_rate=args.missed_visit_rate,
+                          **({"switching": args.switching} if getattr(args, "switching", None)
+                             else {}))
     out.mkdir(parents=True, exist_ok=True)
     sim.visits.to_csv(out / "visits.csv", index=False)
     sim.patients.to_csv(out / "patients.csv", index=False)
@@ -363,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability of withdrawing before the end of follow-up")
     p.add_argument("--missed-visit-rate", type=float, default=0.05,
                    help="probability of missing each intermediate visit")
+    p.add_argument("--switching", default=None, choices=["random", "non-recovery"],
+                   help="treatment changing at visits (a treatment column in visits.csv; "
+                   "fit with --time-varying treatment): at random, or triggered by "
+                   "non-recovery (confounding by indication)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("describe", parents=[common], formatter_class=FORMATTER,

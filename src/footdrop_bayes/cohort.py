@@ -60,6 +60,12 @@ class Cohort:
 
     notes: tuple = ()
     roles: pd.DataFrame | None = None
+    #: time-varying columns (:mod:`footdrop_bayes.cohort_tv`): names, per-interval level
+    #: codes (patients x grid intervals), levels (reference first) and the lag
+    time_varying: tuple = ()
+    time_varying_paths: dict = {}  # noqa: RUF012 (replaced, never mutated)
+    time_varying_levels: dict = {}  # noqa: RUF012
+    lag: int = 0
 
     def __init__(self, intervals: pd.DataFrame, covariates: pd.DataFrame, *,
                  factors: Sequence[str], numeric: Sequence[str], grid: np.ndarray,
@@ -98,7 +104,8 @@ class Cohort:
                     time_unit: str = DEFAULT_TIME_UNIT, visit_window: float | None = None,
                     visit_interval: float = 1.0, exact_times: bool = False,
                     engine: str = "pandas", scheduler: str | None = None,
-                    coarsen: dict | None = None, max_patterns: int | None = None) -> Cohort:
+                    coarsen: dict | None = None, max_patterns: int | None = None,
+                    time_varying: Sequence[str] | None = None, lag: int = 0) -> Cohort:
         """Build a cohort from visit records and a table of patients.
 
         Parameters
@@ -155,6 +162,16 @@ class Cohort:
             Budget of distinct (covariate pattern, interval) rows of a collapsed cohort
             (default :data:`footdrop_bayes.cohort_dask.MAX_PATTERNS`); past it a
             ``DataError`` names the columns with most distinct values.
+        time_varying : sequence of str, optional
+            Categorical columns of ``visits`` recorded at every visit (e.g. the current
+            treatment). The value recorded at a visit applies from that visit to the next,
+            on grid intervals ``(t_visit, t_next]``; the value on ``(0, first visit]`` is
+            the ``patients`` column of the same name (or a visit at time 0); a missed
+            visit carries the last value forward. A column that never changes while a
+            patient is at risk is treated as a baseline factor (with a warning). See
+            :mod:`footdrop_bayes.cohort_tv`.
+        lag : int
+            Whole visits (grid intervals) by which every recorded change is delayed.
 
         Returns
         -------
@@ -171,6 +188,12 @@ class Cohort:
         check_engine(engine)
         visits, visits_name = read_input(visits, visits_name, "visits", engine)
         patients, patients_name = read_input(patients, patients_name, "patients", engine)
+        if time_varying and (engine == "dask" or coarsen):
+            from .errors import DataError
+
+            raise DataError(f"time_varying={list(time_varying)} is read by the pandas engine "
+                            "without coarsen= only (the Dask engine and coarsening collapse "
+                            "baseline patterns; a time-varying path is not one yet)")
         if engine == "dask":
             return dask_from_visits(
                 cls, visits, patients, id_col=id_col, time_col=time_col,
@@ -188,18 +211,34 @@ class Cohort:
         v.require_ids(visits, id_col, vt)
         v.require_ids(patients, id_col, pt)
         v.unique_patients(patients, id_col, pt)
-        factors, covariates, roles = _roles(patients, id_col, factors, covariates, pt)
+        tv = list(time_varying or [])
+        if tv:
+            from .cohort_tv import check_visit_columns
+
+            check_visit_columns(visits, tv, id_col, time_col, vt)
+        if tv:
+            factors = None if factors is None else [f for f in factors if f not in tv]
+            covariates = (None if covariates is None
+                          else [c for c in covariates if c not in tv])
+        factors, covariates, roles = _roles(patients.drop(columns=tv, errors="ignore"),
+                                            id_col, factors, covariates, pt)
 
         from .cohort_visits import visit_intervals
 
+        sink: list = []
         intervals, grid, follow_up, unit, excluded, notes = visit_intervals(
             visits, patients, id_col=id_col, time_col=time_col, status_col=status_col,
             recovered_when=recovered_when, follow_up=follow_up, vt=vt, pt=pt,
             origin_col=origin_col, time_unit=time_unit, visit_window=visit_window,
-            visit_interval=visit_interval, exact_times=exact_times)
+            visit_interval=visit_interval, exact_times=exact_times, carry=tv, sink=sink)
         cohort = cls._assemble(intervals, patients.set_index(id_col), factors, covariates,
                                reference, dropna, pt, grid, follow_up, unit, excluded)
         cohort.notes, cohort.roles = tuple(notes), roles
+        if tv:
+            from .cohort_tv import attach_time_varying
+
+            attach_time_varying(cohort, sink[0], patients.set_index(id_col), tv,
+                                id_col=id_col, lag=lag, reference=reference, vt=vt, pt=pt)
         if coarsen:
             from .cohort_engines import coarsened
 
@@ -327,6 +366,10 @@ class Cohort:
                      follow_up=self.follow_up, time_unit=self.time_unit,
                      excluded=self.excluded, weights=self.weights)
         out.notes, out.roles = self.notes, self.roles
+        if self.time_varying:
+            from .cohort_tv import copy_time_varying
+
+            copy_time_varying(self, out)
         return out
 
     @classmethod
@@ -413,7 +456,32 @@ class Cohort:
             if ev:
                 rows.append((pid, L, R, 1))
         pp = pd.DataFrame(rows, columns=["patient", "start", "stop", "event"])
-        return pp.join(self.covariates, on="patient")
+        pp = pp.join(self.covariates, on="patient")
+        if self.time_varying:
+            from .cohort_tv import person_period_values
+
+            pp = person_period_values(pp, self)
+        return pp
+
+    def to_lifelines_long(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """lifelines' long ``(start, stop]`` format with the time-varying columns.
+
+        For ``CoxTimeVaryingFitter`` (``id_col="patient"``, ``start_col="start"``,
+        ``stop_col="stop"``, ``event_col="event"``); see
+        :func:`footdrop_bayes.cohort_tv.long_format`.
+        """
+        from .cohort_tv import long_format
+
+        return long_format(self, columns)
+
+    def time_varying_path_table(self, *, until: str = "last_visit") -> pd.DataFrame:
+        """Each patient's time-varying values as runs ``(start, stop]`` (one row a run).
+
+        See :func:`footdrop_bayes.cohort_tv.path_table`.
+        """
+        from .cohort_tv import path_table
+
+        return path_table(self, until=until)
 
     def counts(self) -> pd.Series:
         """Counts of patients, recoveries, withdrawn, administratively censored, excluded."""

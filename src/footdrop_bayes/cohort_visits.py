@@ -15,12 +15,14 @@ from .timescale import time_unit_name, visit_times
 
 def visit_intervals(visits, patients, *, id_col, time_col, status_col, recovered_when,
                     follow_up, vt, pt, origin_col, time_unit, visit_window, visit_interval,
-                    exact_times):
+                    exact_times, carry=(), sink=None):
     """Return ``(intervals, grid, follow_up, unit, excluded, notes)`` of checked tables.
 
     Arguments as in :meth:`footdrop_bayes.Cohort.from_visits` (``vt``, ``pt``: the
     tables' names). Times are converted (:mod:`.timescale`), visits moved to their
     scheduled times (:mod:`.schedule`), then each patient's interval is formed.
+    Columns ``carry`` of ``visits`` travel with the cleaned visits, which are appended to
+    the list ``sink`` when given (time-varying covariates, :mod:`.cohort_tv`).
     """
     from .cohort import _intervals
 
@@ -33,6 +35,8 @@ def visit_intervals(visits, patients, *, id_col, time_col, status_col, recovered
         "status": v.recovery_status(visits, status_col, id_col, vt,
                                     recovered_when).to_numpy(),
     })
+    for col in carry:
+        rec[col] = visits[col].to_numpy()
     rec = v.deduplicate_visits(rec, id_col, vt)
     unknown = ~rec[id_col].isin(patients[id_col])
     if unknown.any():
@@ -60,6 +64,8 @@ def visit_intervals(visits, patients, *, id_col, time_col, status_col, recovered
         warnings.warn(f"{pt}: excluded patients with no visits (within follow-up) in {vt}: "
                       f"{format_ids(ids)}", DataWarning, stacklevel=3)
         excluded += [(i, f"no visits in {vt}") for i in ids]
+    if sink is not None:
+        sink.append(rec)
     intervals = _intervals(rec, id_col, follow_up, vt,
                            complete_from=follow_up - window if exact_times else None)
     only_referral = intervals.index[intervals["withdrawn"]

@@ -71,6 +71,8 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
         attempt("clinic tables", lambda: write_clinic_tables(a, out), problems)
     if getattr(a, "withdrawal", None) is not None:
         attempt("withdrawal sensitivity tables", lambda: a.withdrawal.write(out), problems)
+    if getattr(a, "time_varying", None) is not None:
+        attempt("time-varying tables", lambda: a.time_varying.write(out), problems)
 
 
 def write_clinic_tables(a: Analysis, out: Path) -> None:

@@ -104,6 +104,10 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             "(similar widths mean the sampler explores the posterior efficiently)."),
     }
     drawers.update(_clinic_drawers(a))
+    if getattr(a, "time_varying", None) is not None:   # issue 10
+        from .report_time_varying import time_varying_drawers
+
+        drawers.update(time_varying_drawers(a))
     if getattr(a, "withdrawal", None) is not None:
         drawers["withdrawal_sensitivity"] = (
             lambda: plots.plot_withdrawal_sensitivity(

@@ -240,6 +240,7 @@ REPORT_SECTIONS = [
     ("clinics", lambda a, captions: clinic_section(a, captions)),
     ("probability of recovery", _recovery), ("median time to recovery", _medians),
     ("withdrawal sensitivity", lambda a, captions: withdrawal_section(a, captions)),
+    ("time-varying terms", lambda a, captions: _time_varying_section(a, captions)),
     ("warnings", _warnings),
 ]
 
@@ -400,3 +401,9 @@ def withdrawal_section(a: Analysis, captions: dict) -> list[str]:
         *tipping_md(w.tipping), "",
         figure_md(captions, "withdrawal_sensitivity"),
     ]
+
+
+def _time_varying_section(a: Analysis, captions: dict) -> list[str]:
+    from .report_time_varying import time_varying_section
+
+    return time_varying_section(a, captions)

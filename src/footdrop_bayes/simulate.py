@@ -184,7 +184,7 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
                     missed_visit_rate: float = 0.05, n_clinics: int = 1,
                     clinic_sd: float = 0.5, withdrawal: str | dict | None = None,
                     random_seed: int | np.random.Generator | None = None,
-                    clinic_sizes="random") -> SimulatedCohort:
+                    clinic_sizes="random", switching=None) -> SimulatedCohort:
     """Simulate monthly visit records of a recovery cohort with known truth.
 
     Parameters
@@ -225,6 +225,15 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         How patients are spread over clinics (:func:`clinic_size_plan`): uniformly at
         random (default), as equally as possible, geometrically from 1 patient to most
         of the cohort, or the given counts.
+    switching : str or dict, optional
+        Treatment that changes at visits (:mod:`footdrop_bayes.simulate_tv`):
+        ``"random"`` (independent of prognosis), ``"non-recovery"`` (triggered by not
+        improving: confounding by indication) or a dict of settings (``mechanism``,
+        ``from``, ``to``, ``rate`` per visit, ``log_hr``, ``baseline_share``,
+        ``frailty_sd``, ``strength``). The visits then carry a ``treatment`` column
+        (fit with ``time_varying=["treatment"]``), the patients' ``treatment`` is the
+        baseline one, the static treatment effect is ignored, and ``truth`` adds
+        ``time_varying``, ``switching``, ``switch_month`` and ``frailty``.
 
     Returns
     -------
@@ -259,6 +268,26 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         clinic_effects = {f"C{k + 1}": float(x)
                           for k, x in enumerate(rng.normal(0, clinic_sd, n_clinics))}
         eta = eta + patients["clinic"].map(clinic_effects).to_numpy(float)
+    if switching is not None:
+        from .simulate_tv import simulate_switching, switching_spec
+
+        spec = switching_spec(switching)
+        # the static treatment effect is replaced by the time-varying one
+        eta = eta - patients["treatment"].map(eff.pop("treatment")).to_numpy(float)
+        rate = -np.log1p(-withdrawal_rate) / follow_up if withdrawal_rate > 0 else 0.0
+        dropout = (rng.exponential(1 / rate, n_patients) if rate > 0
+                   else np.full(n_patients, np.inf))
+        visits, extra = simulate_switching(patients, eta, np.asarray(base), spec, rng,
+                                           dropout=dropout,
+                                           missed_visit_rate=missed_visit_rate)
+        truth = {"effects": eff, "centres": dict(CENTRES), "baseline_hazard": base,
+                 "clinic_effects": clinic_effects, "follow_up": follow_up,
+                 "reference": {k: next(iter(val)) for k, val in eff.items()
+                               if isinstance(val, dict)},
+                 "withdrawal_time": _finite_dict(patients["patient_id"], dropout),
+                 "random_seed": random_seed if isinstance(random_seed, int) else None,
+                 **extra}
+        return SimulatedCohort(visits, patients, truth)
     t_rec = _recovery_times(rng, eta, np.asarray(base))
     if rate_by is None:
         rate = -np.log1p(-withdrawal_rate) / follow_up if withdrawal_rate > 0 else 0.0

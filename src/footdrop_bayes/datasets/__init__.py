@@ -15,6 +15,8 @@ import pandas as pd
 from ..cohort import Cohort
 from .rossi import ROSSI_COVARIATES as ROSSI_COVARIATES
 from .rossi import load_rossi_visits as load_rossi_visits
+from .stanford import STANFORD_COVARIATES as STANFORD_COVARIATES
+from .stanford import load_stanford_visits as load_stanford_visits
 
 STUDY_FACTORS = ["sex", "site", "lesion_type", "cause", "treatment"]
 STUDY_COVARIATES = ["age", "delay"]

@@ -333,8 +333,13 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
             eta = eta + _group_effects(data, config, choices[data.group], codes[data.group])
         weight = d["pattern_weight"]
         eta = eta + pt.zeros_like(weight)
-        ll = interval_loglik(alpha, eta, d["grid_widths"], d["pattern_l_idx"],
-                             d["pattern_r_idx"], pt.gt(d["pattern_event"], 0.5))
+        if getattr(data, "tv", None):  # time-varying terms (issue 10)
+            from .tv_build import tv_interval_loglik
+
+            ll = tv_interval_loglik(data, config, d, alpha, eta)
+        else:
+            ll = interval_loglik(alpha, eta, d["grid_widths"], d["pattern_l_idx"],
+                                 d["pattern_r_idx"], pt.gt(d["pattern_event"], 0.5))
         pm.Potential("loglik", pt.sum(weight * ll))
     model.parameterization = choices
     return model
@@ -358,4 +363,8 @@ def data_arrays(data: ModelData) -> dict:
         "pattern_weight": np.asarray(pat["weight"], float),
         "grid_widths": np.asarray(data.widths, float),
     }
+    if getattr(data, "tv", None):  # time-varying paths (issue 10)
+        from .tv_build import tv_data_arrays
+
+        out |= tv_data_arrays(data)
     return out

@@ -102,7 +102,13 @@ def structure_key(data: ModelData, config: dict, parameterization: dict,
     group = (data.group, len(data.levels[data.group])) if data.group else None
     return (levels, tuple(data.covariates), group, len(data.widths), data.time_unit,
             float(data.follow_up), json.dumps(parameterization, sort_keys=True),
-            json.dumps(config, sort_keys=True, default=str), backend)
+            json.dumps(config, sort_keys=True, default=str), backend) + _tv_key(data)
+
+
+def _tv_key(data) -> tuple:
+    from .tv_build import tv_structure
+
+    return tv_structure(data)
 
 
 def _compile(model, backend: str):

@@ -69,6 +69,14 @@ class RecoveryModel:
         Centred / non-centred choice per factor, group and ``"baseline"``.
     """
 
+    def __new__(cls, cohort=None, *args, **kwargs):
+        # a cohort with time-varying columns gets the time-varying model (issue 10)
+        if cls is RecoveryModel and getattr(cohort, "time_varying", ()):
+            from .tv_model import TimeVaryingRecoveryModel
+
+            cls = TimeVaryingRecoveryModel
+        return super().__new__(cls)
+
     def __init__(self, cohort: Cohort, *, factors: Sequence[str] | None = None,
                  covariates: Sequence[str] | None = None, group: str | None = None,
                  model_config: dict | None = None, sampler_config: dict | None = None):
@@ -506,6 +514,9 @@ class RecoveryModel:
         """
         idata = az.from_netcdf(str(path))
         attrs = idata.posterior.attrs
+        if "time_varying" in attrs:  # issue 10: paths are not saved yet
+            raise NotImplementedError(f"{path}: loading a model with time-varying terms is "
+                                      "not supported yet; refit it from the cohort")
         if attrs.get("format") != FORMAT:
             raise ValueError(f"{path} was not saved by RecoveryModel.save ({FORMAT})")
         if attrs.get("library_version") != _version():
