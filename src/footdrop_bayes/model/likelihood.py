@@ -78,6 +78,8 @@ class ModelData:
     follow_up: float
     patterns: dict = field(default_factory=dict)
     pattern_of: np.ndarray | None = None
+    #: smooth terms: term -> :class:`~footdrop_bayes.model.smooth.SmoothBasis`
+    smooth: dict = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
