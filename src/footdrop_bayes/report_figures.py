@@ -104,6 +104,9 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             "(similar widths mean the sampler explores the posterior efficiently)."),
     }
     drawers.update(_clinic_drawers(a))
+    from .report_smooth import smooth_drawers
+
+    drawers.update(smooth_drawers(a))
     if getattr(a, "withdrawal", None) is not None:
         drawers["withdrawal_sensitivity"] = (
             lambda: plots.plot_withdrawal_sensitivity(

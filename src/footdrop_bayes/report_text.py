@@ -232,6 +232,7 @@ REPORT_SECTIONS = [
     ("clinics", lambda a, captions: clinic_section(a, captions)),
     ("probability of recovery", _recovery), ("median time to recovery", _medians),
     ("withdrawal sensitivity", lambda a, captions: withdrawal_section(a, captions)),
+    ("smooth terms", lambda a, captions: _smooth_section(a, captions)),
     ("warnings", _warnings),
 ]
 
@@ -392,3 +393,9 @@ def withdrawal_section(a: Analysis, captions: dict) -> list[str]:
         *tipping_md(w.tipping), "",
         figure_md(captions, "withdrawal_sensitivity"),
     ]
+
+
+def _smooth_section(a: Analysis, captions: dict) -> list[str]:
+    from .report_smooth import smooth_section
+
+    return smooth_section(a, captions)

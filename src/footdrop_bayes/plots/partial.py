@@ -67,7 +67,12 @@ def plot_partial_effect(table: pd.DataFrame, term: str, *, observed=None, ax=Non
     ax.set_xlabel(label(term) + (f" ({unit})" if unit else ""))
     ax.set_ylabel("Log hazard ratio of recovery")
     ax.set_xlim(x.min(), x.max())
-    sec = ax.secondary_yaxis("right", functions=(np.exp, np.log))
+    sec = ax.secondary_yaxis("right", functions=(
+        np.exp, lambda y: np.log(np.maximum(y, 1e-300))))
+    lo, hi = np.exp(ax.get_ylim())
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+             if lo <= t <= hi]
+    sec.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
     sec.set_ylabel("Hazard ratio")
     ax.set_title(f"{label(term)}: partial effect")
     ax.legend(loc="best")
