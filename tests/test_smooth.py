@@ -83,6 +83,22 @@ def test_compiled_structure_depends_on_smooth(study_cohort):
     assert len(keys) == 3
 
 
+def test_hsgp_spectral_density_matches_pymc():
+    # the coefficient scale sqrt(S(omega_j)) written in smooth_effects, against PyMC's
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from footdrop_bayes.model.smooth import hsgp_sqrt_lambda
+
+    ell, amp = 0.8, 0.6
+    omega = hsgp_sqrt_lambda(2.4, 10)
+    ref = amp ** 2 * pm.gp.cov.ExpQuad(1, ls=ell).power_spectral_density(
+        pt.as_tensor(omega[:, None])).eval()
+    ours = (amp * np.sqrt(np.sqrt(2 * np.pi) * ell * np.exp(-0.5 * (ell * omega) ** 2))) ** 2
+    np.testing.assert_allclose(ours, ref, rtol=1e-10)
+
+
+@pytest.mark.slow
 def test_hsgp_model_gradient_finite(study_cohort, kind="hsgp"):
     # (the P-spline model is sampled by the smooth_model fixture)
     m = fb.RecoveryModel(study_cohort, smooth=["age", "delay"],
