@@ -34,6 +34,9 @@ OUTPUTS = {
     "08_rossi_weekly_visits_cli.py": ["visits.csv", "patients.csv", "report/report.md",
                                       "report/posterior.nc", "bayes_vs_coxph.csv"],
     "09_bootstrap_compile_once.py": ["fits.csv", "bootstrap_hazard_ratios.csv"],
+    "10_smooth_age.py": ["partial_effects.csv", "hazard_ratios_by_age.csv",
+                         "recovery_by_age.csv", "factor_ranking.csv",
+                         "smooth_comparison.csv", "partial_age.png", "partial_delay.png"],
 }
 
 

@@ -43,6 +43,7 @@ from .smooth import (
     smooth_terms_table,
     value_hazard_ratios,
 )
+from .smooth_compare import smooth_comparison
 from .withdrawal import (
     tipping_points,
     withdrawal_analysis,
@@ -77,6 +78,7 @@ __all__ = [
     "recovery_at",
     "recovery_differences",
     "recovery_probabilities",
+    "smooth_comparison",
     "smooth_terms_table",
     "tipping_points",
     "to_latex",
