@@ -93,3 +93,30 @@ def simulate_smooth_cohort(n_patients: int, *, curves: Mapping[str, Callable],
     truth = {"curves": dict(curves), "effects": eff, "baseline_hazard": base,
              "follow_up": follow_up}
     return SimulatedCohort(visits, patients, truth)
+
+
+def curve_check(model, term: str, curve: Callable, *, n: int = 60,
+                interval: float = 0.95) -> dict:
+    """How well a fitted smooth term recovers a known curve (simulation studies).
+
+    Both the fit's partial effect and ``curve`` are taken against the cohort median of
+    ``term`` (:func:`centred_curve`), on ``n`` values spanning the data.
+
+    Returns
+    -------
+    dict
+        ``coverage`` (share of grid values whose credible band holds the truth),
+        ``peak`` (value where the posterior median is highest), ``true_peak``,
+        ``max_abs_error`` (of the posterior median) and ``band_width`` (mean width).
+    """
+    from .summaries.smooth import partial_effects
+
+    pe = partial_effects(model, [term], n=n, interval=interval)
+    x = pe["value"].to_numpy(float)
+    truth = centred_curve(curve, model.cohort.covariates[term].to_numpy(float))(x)
+    inside = (pe["log_hr_low"].to_numpy() <= truth) & (truth <= pe["log_hr_high"].to_numpy())
+    med = pe["log_hr_median"].to_numpy()
+    return {"coverage": float(inside.mean()), "peak": float(x[np.argmax(med)]),
+            "true_peak": float(x[np.argmax(truth)]),
+            "max_abs_error": float(np.max(np.abs(med - truth))),
+            "band_width": float(np.mean(pe["log_hr_high"] - pe["log_hr_low"]))}
