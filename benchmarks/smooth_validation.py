@@ -51,19 +51,6 @@ def main():
     ap.add_argument("--draws", type=int, default=500)
     a = ap.parse_args()
     rows = []
-    u = inverted_u(40, 15, 1.0)
-    for seed in range(1, a.cohorts + 1):
-        c = cohort(a.patients, seed, u)
-        t0 = time.perf_counter()
-        m = fb.RecoveryModel(c, smooth=["age", "delay"],
-                             sampler_config=sampler(a.chains, a.draws)).fit(random_seed=seed)
-        d = m.diagnostics()
-        row = {"truth": "inverted-U", "seed": seed, "patients": a.patients,
-               **curve_check(m, "age", u), "divergences": d["divergences"],
-               "max_rhat": round(d["max_rhat"], 4), "min_ess_bulk": round(d["min_ess_bulk"]),
-               "seconds": round(time.perf_counter() - t0, 1)}
-        print(row, flush=True)
-        rows.append(row)
     for seed in range(101, 101 + a.linear):
         c = cohort(a.patients, seed, None)
 
@@ -79,6 +66,19 @@ def main():
                **curve_check(m, "age", line), "divergences": d["divergences"],
                "max_rhat": round(d["max_rhat"], 4), "min_ess_bulk": round(d["min_ess_bulk"]),
                "elpd_diff": round(res["elpd_diff"], 2), "se_diff": round(res["se_diff"], 2)}
+        print(row, flush=True)
+        rows.append(row)
+    u = inverted_u(40, 15, 1.0)
+    for seed in range(1, a.cohorts + 1):
+        c = cohort(a.patients, seed, u)
+        t0 = time.perf_counter()
+        m = fb.RecoveryModel(c, smooth=["age", "delay"],
+                             sampler_config=sampler(a.chains, a.draws)).fit(random_seed=seed)
+        d = m.diagnostics()
+        row = {"truth": "inverted-U", "seed": seed, "patients": a.patients,
+               **curve_check(m, "age", u), "divergences": d["divergences"],
+               "max_rhat": round(d["max_rhat"], 4), "min_ess_bulk": round(d["min_ess_bulk"]),
+               "seconds": round(time.perf_counter() - t0, 1)}
         print(row, flush=True)
         rows.append(row)
     fields = list(dict.fromkeys(k for r in rows for k in r))
