@@ -106,3 +106,23 @@ def tv_model():
     model.fit(random_seed=5)
     model.truth = truth
     return model
+
+
+@pytest.fixture(scope="session")
+def smooth_model():
+    """A fitted model with two smooth terms (issue 11): 300 simulated patients whose age
+    effect is an inverted U (optimum 40), ``smooth=["age", "delay"]``, factor ``cause``.
+
+    2 chains x 120 draws (thresholds not checked); the one compiled structure the smooth
+    tests add. Do not refit or mutate it.
+    """
+    from footdrop_bayes.simulate_smooth import inverted_u, simulate_smooth_cohort
+
+    visits, patients, _ = simulate_smooth_cohort(
+        300, curves={"age": inverted_u(40, 15, 1.0)}, random_seed=7)
+    cohort = fb.Cohort.from_visits(visits, patients, follow_up=6, factors=["cause"],
+                                   covariates=["age", "delay"])
+    model = fb.RecoveryModel(cohort, smooth=["age", "delay"], sampler_config={
+        "chains": 2, "draws": 120, "tune": 120, "progressbar": False,
+        "on_convergence_failure": "ignore"})
+    return model.fit(random_seed=11)

@@ -38,6 +38,9 @@ OUTPUTS = {
                             "recovery_probabilities.csv", "median_recovery.csv", "table1.csv"],
     "11_time_varying_treatment.py": ["truth_vs_estimates.csv", "regimes.csv", "swimmer.png",
                                      "regimes.png"],
+    "12_smooth_age.py": ["partial_effects.csv", "hazard_ratios_by_age.csv",
+                         "recovery_by_age.csv", "factor_ranking.csv",
+                         "smooth_comparison.csv", "partial_age.png", "partial_delay.png"],
 }
 
 

@@ -30,10 +30,13 @@ _LAZY = {
     "regime_recovery": ".summaries.time_varying",
     "time_varying_hazard_ratios": ".summaries.time_varying",
     "plot_swimmer": ".plots.swimmer",
+    "partial_effects": ".summaries",
+    "recovery_at": ".summaries",
+    "simulate_smooth_cohort": ".simulate_smooth",
 }
 _SUBMODULES = {"analysis", "classical", "cli", "cohort", "covariates", "datasets", "io",
                "model", "output", "plots", "report", "report_figures", "report_text",
-               "simulate", "summaries", "validation"}
+               "simulate", "summaries", "validation", "simulate_smooth"}
 
 
 def __getattr__(name: str):
@@ -66,10 +69,13 @@ if TYPE_CHECKING:  # the names as a type checker and an IDE see them
     from .cohort import Cohort
     from .model import RecoveryModel
     from .simulate import simulate_cohort
+    from .simulate_smooth import simulate_smooth_cohort
     from .summaries import (
         export_table,
         factor_ranking,
         hazard_ratios,
+        partial_effects,
+        recovery_at,
         recovery_probabilities,
         withdrawal_sensitivity,
     )
@@ -96,9 +102,12 @@ __all__ = [
     "logrank",
     "median_recovery",
     "pairwise_logrank",
+    "partial_effects",
     "plots",
+    "recovery_at",
     "recovery_probabilities",
     "simulate_cohort",
+    "simulate_smooth_cohort",
     "study_table",
     "summaries",
     "withdrawal_sensitivity",

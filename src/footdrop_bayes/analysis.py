@@ -73,6 +73,8 @@ class Analysis:
     withdrawal: object = None
     #: time-varying terms (``report_time_varying.TimeVaryingResults``), when modelled
     time_varying: object = None
+    #: smooth terms' tables (``summaries.smooth_analysis.SmoothAnalysis``), when any
+    smooth: object = None
 
 
 def default_bands(cohort: Cohort) -> dict:
@@ -100,7 +102,9 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             reference: Mapping | None = None, per: Mapping | None = None,
             group_handling: str = "strata", clinic_curves: bool = False,
             withdrawal: bool = False, deltas=None,
-            delta_by: str | None = None) -> Analysis:
+            delta_by: str | None = None, smooth: list[str] | None = None,
+            smooth_at: Mapping | None = None,
+            smooth_comparison: bool = True) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -148,6 +152,15 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     deltas, delta_by
         Its delta grid and per-level deltas (see
         :func:`~footdrop_bayes.summaries.withdrawal_sensitivity`).
+    smooth : sequence of str, optional
+        Numeric covariates with smooth (non-linear) effects (``RecoveryModel(smooth=)``;
+        CLI ``--smooth``): partial effects, hazard ratios and recovery at values, and
+        the LOO comparison with the linear model (:mod:`~footdrop_bayes.report_smooth`).
+    smooth_at : mapping, optional
+        Values of numeric covariates for the hazard ratios and recovery probabilities
+        at chosen values (``{"age": [30, 50, 70]}``; CLI ``--smooth-at``).
+    smooth_comparison : bool
+        Refit with each smooth term linear for the LOO comparison (default True).
 
     Notes
     -----
@@ -178,6 +191,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     caught: list[str] = []
     if withdrawal:
         summaries.withdrawal.check_delta_by(cohort, deltas, delta_by)
+    smooth = opt_smooth(cohort, smooth, smooth_at, model)
     bands = default_bands(cohort) if bands is None else dict(bands)
     alpha = 1 - interval
     with warnings.catch_warnings(record=True) as log:
@@ -193,7 +207,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
                 f"sampler {sampler}, seed {random_seed}")
             model = RecoveryModel(cohort, factors=fixed, group=group,
-                                  model_config=model_config,
+                                  model_config=model_config, **smooth,
                                   sampler_config={"draws": draws, "tune": tune,
                                                   "chains": chains, "sampler": sampler,
                                                   "progressbar": progressbar,
@@ -213,7 +227,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             summaries.factor_ranking(model, interval=interval)
             if model.factors or model.covariates else empty_ranking(interval)))
         hrs = guarded_summary("hazard ratios", lambda: summaries.hazard_ratios(
-            model, interval=interval, per=per))
+            model, interval=interval, per=per, **({"at": smooth_at} if smooth_at else {})))
         clinic_fx = clinic_var = None
         if getattr(model, "group", None):
             clinic_fx = guarded_summary("clinic effects", lambda: summaries.clinic_effects(
@@ -243,6 +257,14 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                 "covariates")
             tv = time_varying_analysis(model, interval=interval)
             hrs = pd.concat([hrs, tv.hazard_ratios], ignore_index=True)
+        smooth_tables = None
+        if getattr(model, "smooth", None):
+            say("smooth terms: partial effects" + (", LOO against linear refits"
+                                                   if smooth_comparison else ""))
+            from .summaries.smooth_analysis import smooth_analysis
+
+            smooth_tables = smooth_analysis(model, at=smooth_at, compare=smooth_comparison,
+                                            interval=interval, random_seed=random_seed)
     log = [w for w in log if not str(w.message).startswith(IRRELEVANT_WARNINGS)
            and not third_party_notice(w)]
     caught = list(dict.fromkeys(str(w.message) for w in log))
@@ -255,4 +277,27 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                     clinic_variation=clinic_var,
                     options={"per": dict(per or {}), "group_handling": group_handling,
                              "clinic_curves": bool(clinic_curves)},
-                    withdrawal=sens, time_varying=tv)
+                    withdrawal=sens, time_varying=tv, smooth=smooth_tables)
+
+
+def opt_smooth(cohort: Cohort, smooth, smooth_at, model) -> dict:
+    """Check ``smooth=`` / ``smooth_at=`` before any fitting; RecoveryModel's keywords.
+
+    Raises
+    ------
+    DataError
+        Naming the CLI option (``--smooth`` / ``--smooth-at``) and the columns.
+    """
+    numeric = list(cohort.numeric)
+    terms = [smooth] if isinstance(smooth, str) else list(smooth or [])
+    bad = [t for t in terms if t not in numeric]
+    if bad:
+        raise DataError(f"smooth (--smooth): {bad} are not numeric covariates of the cohort "
+                        f"({numeric}); a smooth term is a numeric column such as age")
+    bad = [t for t in (smooth_at or {}) if t not in numeric]
+    if bad:
+        raise DataError(f"smooth_at (--smooth-at): {bad} are not numeric covariates of the "
+                        f"cohort ({numeric})")
+    if model is not None or not terms:
+        return {}
+    return {"smooth": terms}

@@ -213,7 +213,8 @@ def cmd_fit(args: argparse.Namespace, say) -> int:
                  sampler=args.sampler, interval=args.interval, overwrite=args.overwrite,
                  say=say, progressbar=not args.quiet, **model_options(args),
                  group_handling=args.cox_clinic or "strata",
-                 clinic_curves=args.clinic_curves, **_withdrawal_kwargs(args))
+                 clinic_curves=args.clinic_curves, **_withdrawal_kwargs(args),
+                 **_smooth_kwargs(args))
     return 0
 
 
@@ -228,7 +229,7 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
                  tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
                  interval=args.interval, overwrite=args.overwrite, say=say,
                  progressbar=not args.quiet, **model_options(args),
-                 **_withdrawal_kwargs(args))
+                 **_withdrawal_kwargs(args), **_smooth_kwargs(args))
     return 0
 
 
@@ -344,6 +345,50 @@ def _withdrawal_kwargs(args: argparse.Namespace) -> dict:
             "delta_by": factor}
 
 
+def _smooth_list(text: str) -> list[str]:
+    terms = [t.strip() for t in text.split(",") if t.strip()]
+    if not terms:
+        raise argparse.ArgumentTypeError(f"must be COLUMN[,COLUMN...], got {text!r}")
+    return terms
+
+
+def _smooth_at(text: str) -> tuple[str, list[float]]:
+    col, sep, values = text.partition("=")
+    try:
+        nums = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        nums = []
+    if not sep or not col.strip() or len(nums) < 2:
+        raise argparse.ArgumentTypeError(f"must be COLUMN=V1,V2[,...] (the first value is "
+                                         f"the reference), got {text!r}")
+    return col.strip(), nums
+
+
+def _smooth_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--smooth", type=_smooth_list, default=None, metavar="COLUMN[,...]",
+                   help="numeric covariates with smooth (non-linear) effects, e.g. "
+                   "age,delay: partial_effects.csv, figures/partial_<column>.*, a report "
+                   "section with the LOO comparison against linear")
+    p.add_argument("--smooth-at", type=_smooth_at, action="append", default=None,
+                   metavar="COLUMN=V1,V2[,...]",
+                   help="hazard ratios (each value against the first) and recovery at "
+                   "chosen values, e.g. age=30,50,70 (repeat for several columns)")
+    p.add_argument("--no-smooth-comparison", action="store_true",
+                   help="skip the LOO comparison with linear refits (one refit per term)")
+
+
+def _smooth_kwargs(args: argparse.Namespace) -> dict:
+    """Keyword arguments of run_analysis for the smooth-term options."""
+    smooth = getattr(args, "smooth", None)
+    at = getattr(args, "smooth_at", None)
+    if not smooth:
+        if at or getattr(args, "no_smooth_comparison", False):
+            raise DataError("--smooth-at and --no-smooth-comparison need --smooth")
+        return {}
+    return {"smooth": smooth, "smooth_at": dict(at) if at else None,
+            "smooth_comparison": not args.no_smooth_comparison}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``footdrop-bayes``."""
     common = argparse.ArgumentParser(add_help=False)
@@ -359,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the whole analysis of the bundled synthetic cohort")
     _fit_args(p)
     _withdrawal_args(p)
+    _smooth_args(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("fit", parents=[common], formatter_class=FORMATTER,
@@ -373,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clinic-curves", action="store_true",
                    help="add the clinics to the model-check figure of recovery curves")
     _withdrawal_args(p)
+    _smooth_args(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("simulate", parents=[common], formatter_class=FORMATTER,

@@ -12,7 +12,9 @@ Files (the contract checked by ``shared/tools/check-output-folder``):
 - ``report.md``: all of it in words, with the figures embedded;
 - with the withdrawal sensitivity analysis: ``withdrawal_sensitivity.csv``,
   ``withdrawal_differences.csv``, ``withdrawal_tipping_points.csv`` and
-  ``withdrawal_comparison.csv`` (delta written as ``-inf``, numbers, ``0``, ``inf``).
+  ``withdrawal_comparison.csv`` (delta written as ``-inf``, numbers, ``0``, ``inf``);
+- with smooth terms: ``partial_effects.csv``, ``smooth_terms.csv``,
+  ``smooth_recovery.csv``, ``smooth_comparison.csv`` and ``figures/partial_<term>.*``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
         attempt("withdrawal sensitivity tables", lambda: a.withdrawal.write(out), problems)
     if getattr(a, "time_varying", None) is not None:
         attempt("time-varying tables", lambda: a.time_varying.write(out), problems)
+    if getattr(a, "smooth", None) is not None:
+        attempt("smooth-term tables", lambda: a.smooth.write(out), problems)
 
 
 def write_clinic_tables(a: Analysis, out: Path) -> None:
@@ -161,13 +165,15 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  parameterization=None, reference=None, per=None,
                  group_handling: str = "strata", clinic_curves: bool = False,
                  model_config: dict | None = None, withdrawal: bool = False,
-                 deltas=None, delta_by: str | None = None) -> Analysis:
+                 deltas=None, delta_by: str | None = None, smooth=None, smooth_at=None,
+                 smooth_comparison: bool = True) -> Analysis:
     """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
 
     The folder is checked before any fitting, so a clash costs no time. ``target_accept,
     parameterization, reference, per, group_handling, clinic_curves, model_config`` are
     passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting);
-    ``withdrawal``, ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis.
+    ``withdrawal``, ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis;
+    ``smooth``, ``smooth_at`` and ``smooth_comparison`` the smooth terms.
     If the folder cannot be written at all, the fit is saved beside it as
     ``<out>.posterior.nc`` (:func:`rescue_posterior`) before the error is raised.
     """
@@ -178,7 +184,8 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                 parameterization=parameterization, reference=reference, per=per,
                 group_handling=group_handling, clinic_curves=clinic_curves,
                 model_config=model_config, withdrawal=withdrawal, deltas=deltas,
-                delta_by=delta_by)
+                delta_by=delta_by, smooth=smooth, smooth_at=smooth_at,
+                smooth_comparison=smooth_comparison)
     try:
         write_report(a, out, overwrite=overwrite, figures=figures, say=say)
     except BaseException:

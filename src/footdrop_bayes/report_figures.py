@@ -108,6 +108,9 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         from .report_time_varying import time_varying_drawers
 
         drawers.update(time_varying_drawers(a))
+    from .report_smooth import smooth_drawers
+
+    drawers.update(smooth_drawers(a))
     if getattr(a, "withdrawal", None) is not None:
         drawers["withdrawal_sensitivity"] = (
             lambda: plots.plot_withdrawal_sensitivity(

@@ -241,6 +241,7 @@ REPORT_SECTIONS = [
     ("probability of recovery", _recovery), ("median time to recovery", _medians),
     ("withdrawal sensitivity", lambda a, captions: withdrawal_section(a, captions)),
     ("time-varying terms", lambda a, captions: _time_varying_section(a, captions)),
+    ("smooth terms", lambda a, captions: _smooth_section(a, captions)),
     ("warnings", _warnings),
 ]
 
@@ -407,3 +408,9 @@ def _time_varying_section(a: Analysis, captions: dict) -> list[str]:
     from .report_time_varying import time_varying_section
 
     return time_varying_section(a, captions)
+
+
+def _smooth_section(a: Analysis, captions: dict) -> list[str]:
+    from .report_smooth import smooth_section
+
+    return smooth_section(a, captions)

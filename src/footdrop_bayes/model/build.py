@@ -26,6 +26,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from .likelihood import ModelData, interval_loglik
+from .smooth import smooth_arrays, smooth_coords, smooth_effects
 
 
 def _lognormal_quantile(median: float, log_sd: float, q: float) -> float:
@@ -213,6 +214,7 @@ def model_coords(data: ModelData) -> dict:
     if data.group:
         coords[data.group] = [str(x) for x in data.levels[data.group]]
     coords["pattern"] = np.arange(len(data.patterns["weight"])).tolist()
+    coords |= smooth_coords(data)
     return coords
 
 
@@ -329,6 +331,8 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
             beta_std = pm.Normal("beta_std", 0.0, config["beta_sigma"], dims="covariate")
             pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
             eta = eta + pt.dot(d["pattern_z"], beta_std)
+        if data.smooth:                  # issue 11: wiggly parts of smooth terms
+            eta = eta + smooth_effects(data, config, d)
         if data.group:
             eta = eta + _group_effects(data, config, choices[data.group], codes[data.group])
         weight = d["pattern_weight"]
@@ -367,4 +371,5 @@ def data_arrays(data: ModelData) -> dict:
         from .tv_build import tv_data_arrays
 
         out |= tv_data_arrays(data)
+    out |= smooth_arrays(data)
     return out

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .build import data_arrays, model_coords
 from .likelihood import ModelData
+from .smooth import smooth_key
 
 #: compiled models kept per process (least recently used dropped first)
 MAX_ENTRIES = 8
@@ -102,7 +103,8 @@ def structure_key(data: ModelData, config: dict, parameterization: dict,
     group = (data.group, len(data.levels[data.group])) if data.group else None
     return (levels, tuple(data.covariates), group, len(data.widths), data.time_unit,
             float(data.follow_up), json.dumps(parameterization, sort_keys=True),
-            json.dumps(config, sort_keys=True, default=str), backend) + _tv_key(data)
+            json.dumps(config, sort_keys=True, default=str), backend, smooth_key(data)
+            ) + _tv_key(data)
 
 
 def _tv_key(data) -> tuple:

@@ -80,6 +80,8 @@ class ModelData:
     pattern_of: np.ndarray | None = None
     #: patients per row of a collapsed cohort (``cohort.weights``); None: one each
     row_weight: np.ndarray | None = None
+    #: smooth terms: term -> :class:`~footdrop_bayes.model.smooth.SmoothBasis`
+    smooth: dict = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:

@@ -26,6 +26,7 @@ def prior_draws(model, draws: int, rng) -> xr.Dataset:
     names = ["alpha"] + [f"b_{f}" for f in model.factors]
     names += ["beta_std"] if model.covariates else []
     names += [f"u_{model.group}"] if model.group else []
+    names += [f"smooth_{t}" for t in getattr(model.data, "smooth", None) or {}]
     with model.model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pm.sample_prior_predictive(draws=draws, var_names=names,

@@ -91,6 +91,17 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     number of groups needed before the group can be centred.
 ``collapse`` (True)
     Collapse identical (covariate pattern, interval) rows into weighted terms.
+``smooth_basis`` ("pspline"), ``smooth_k`` (10), ``smooth_sigma`` (0.5), ``hsgp_m`` (12), \
+``hsgp_c`` (1.5), ``hsgp_ell_median`` (1.0), ``hsgp_ell_log_sd`` (0.4)
+    Smooth terms (``RecoveryModel(smooth=[...])``, :mod:`~footdrop_bayes.model.smooth`):
+    the basis of the wiggly part (a P-spline of ``smooth_k`` cubic B-splines with a
+    second-order random-walk prior, or an HSGP of ``hsgp_m`` eigenfunctions on ``hsgp_c``
+    times the data half-range) and the half-normal scale ``smooth_sigma`` of its size in
+    log hazard ratio (0.5: a departure from the line of a hazard ratio of 1.6 at one prior
+    SD; the half-normal reaches 0, so a truly linear effect can shrink to its line). The
+    HSGP lengthscale, in covariate SDs, is log-normal with median ``hsgp_ell_median`` and
+    log-SD ``hsgp_ell_log_sd`` (1% quantile 0.39 SD: no wiggles finer than the basis can
+    represent).
 
 Vague priors such as N(0, 1000) are never defaults: on this scale they put most mass
 on hazard ratios of astronomical size and produce divergences.
@@ -114,6 +125,14 @@ DEFAULT_MODEL_CONFIG: dict = {
     "centred_min_events": None,
     "centred_min_groups": None,
     "collapse": True,
+    # smooth terms (RecoveryModel(smooth=[...]); model/smooth.py, docs/model.md)
+    "smooth_basis": "pspline",
+    "smooth_k": 10,
+    "smooth_sigma": 0.5,
+    "hsgp_m": 12,
+    "hsgp_c": 1.5,
+    "hsgp_ell_median": 1.0,
+    "hsgp_ell_log_sd": 0.4,
 }
 
 DEFAULT_SAMPLER_CONFIG: dict = {

@@ -56,6 +56,12 @@ class RecoveryModel:
     model_config, sampler_config : dict, optional
         Settings merged over :data:`~.priors.DEFAULT_MODEL_CONFIG` and
         :data:`~.priors.DEFAULT_SAMPLER_CONFIG` (neither is mutated).
+    smooth : sequence of str, optional
+        Numeric covariates with a smooth (non-linear) effect: the linear term ``beta``
+        plus a penalised wiggly part centred and detrended over the cohort
+        (:mod:`~footdrop_bayes.model.smooth`; coefficients ``smooth_<term>``). A smooth
+        term not among ``covariates`` is added to them. Predictions outside a smooth
+        term's data range are refused.
 
     Attributes
     ----------
@@ -79,7 +85,8 @@ class RecoveryModel:
 
     def __init__(self, cohort: Cohort, *, factors: Sequence[str] | None = None,
                  covariates: Sequence[str] | None = None, group: str | None = None,
-                 model_config: dict | None = None, sampler_config: dict | None = None):
+                 model_config: dict | None = None, sampler_config: dict | None = None,
+                 smooth: Sequence[str] | None = None):
         self.cohort = cohort
         self.group = group
         if group is not None and group not in cohort.covariates.columns:
@@ -100,10 +107,16 @@ class RecoveryModel:
             bad = [c for c in name if c not in allowed]
             if bad:
                 raise DataError(f"{bad} are not {kind}s of the cohort ({list(allowed)})")
+        self.smooth = _smooth_terms(smooth, self.covariates, cohort, group)
+        self.covariates += [t for t in self.smooth if t not in self.covariates]
         self.model_config = priors.model_config(model_config)
         self.sampler_config = priors.sampler_config(sampler_config)
         self.data: ModelData = prepare(cohort, self.factors, self.covariates, group,
                                        collapse=self.model_config["collapse"])
+        if self.smooth:
+            from .smooth import build_bases
+
+            self.data.smooth = build_bases(self.data, self.smooth, self.model_config)
         self.covariate_scaling = self.data.scaling
         self.idata: az.InferenceData | None = None
         self._model = None
@@ -251,6 +264,7 @@ class RecoveryModel:
             "sampler_config": json.dumps(self.sampler_config, sort_keys=True),
             "factors": json.dumps(self.factors),
             "covariates": json.dumps(self.covariates),
+            "smooth": json.dumps(self.smooth),
             "group": json.dumps(self.group),
             "levels": json.dumps(levels),
             "grid": json.dumps(self.data.grid.tolist()),
@@ -284,6 +298,10 @@ class RecoveryModel:
             eta += post[f"b_{f}"].values[..., codes[f]]
         if self.covariates:
             eta += np.einsum("cdk,nk->cdn", post["beta_std"].values, z)
+        if self.data.smooth:             # issue 11: wiggly parts of smooth terms
+            from .smooth import smooth_eta
+
+            eta += smooth_eta(self.data, post, z)
         if self.group:
             u = post[f"u_{self.group}"].values
             g = codes[self.group]
@@ -366,6 +384,7 @@ class RecoveryModel:
         names = ["alpha"] + [f"b_{f}" for f in self.factors]
         names += ["beta_std"] if self.covariates else []
         names += [f"u_{self.group}"] if self.group else []
+        names += [f"smooth_{t}" for t in self.data.smooth]
         with self.model, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prior = pm.sample_prior_predictive(draws=draws, var_names=names,
@@ -528,7 +547,8 @@ class RecoveryModel:
                     covariates=json.loads(attrs["covariates"]),
                     group=json.loads(attrs["group"]),
                     model_config=json.loads(attrs["model_config"]),
-                    sampler_config=json.loads(attrs["sampler_config"]))
+                    sampler_config=json.loads(attrs["sampler_config"]),
+                    smooth=json.loads(attrs.get("smooth", "[]")))
         rebuilt = model._spec()
         for key in ("model_config", "factors", "covariates", "group", "levels", "grid",
                     "parameterization", "model_variables"):
@@ -537,6 +557,20 @@ class RecoveryModel:
                                  f"({key}: saved {attrs.get(key)}, rebuilt {rebuilt[key]})")
         model.idata = idata
         return model
+
+
+def _smooth_terms(smooth, covariates, cohort, group) -> list[str]:
+    """Check ``smooth=``: distinct numeric covariates of the cohort (not the group)."""
+    if smooth is None:
+        return []
+    if isinstance(smooth, str):
+        smooth = [smooth]
+    terms = list(dict.fromkeys(smooth))
+    bad = [t for t in terms if t not in cohort.numeric or t == group]
+    if bad:
+        raise DataError(f"smooth={bad}: a smooth term must be a numeric covariate of the "
+                        f"cohort ({list(cohort.numeric)})")
+    return terms
 
 
 def _cohort_from_idata(idata) -> Cohort:

@@ -15,7 +15,8 @@ colour in every figure. :func:`save_figure` writes PNG (300 dpi) and PDF (SVG on
 - :mod:`.followup`: recovery by the end of follow-up, model / Kaplan–Meier / study-style;
 - :mod:`.prior`: prior predictive recovery curves;
 - :mod:`.diagnostics`: rank/trace and energy plots;
-- :mod:`.withdrawal`: recovery and differences against the post-withdrawal delta.
+- :mod:`.withdrawal`: recovery and differences against the post-withdrawal delta;
+- :mod:`.partial`: a smooth term's partial effect (band, median, rug, reference).
 """
 
 from .clinics import plot_clinic_effects
@@ -24,6 +25,7 @@ from .diagnostics import plot_energy, plot_trace
 from .followup import plot_recovery_at_followup
 from .forest import plot_hazard_ratios
 from .km import plot_kaplan_meier, plot_kaplan_meier_panels
+from .partial import plot_partial_effect
 from .prior import plot_prior_predictive, prior_curves
 from .ranking import plot_factor_ranking, plot_rank_probabilities
 from .style import (
@@ -49,6 +51,7 @@ __all__ = [
     "plot_hazard_ratios",
     "plot_kaplan_meier",
     "plot_kaplan_meier_panels",
+    "plot_partial_effect",
     "plot_posterior_recovery",
     "plot_posterior_recovery_panels",
     "plot_prior_predictive",

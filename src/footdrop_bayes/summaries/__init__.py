@@ -7,7 +7,9 @@
 - :mod:`.clinics`: clinic SD, median hazard ratio, each clinic against the average;
 - :mod:`.compare`: leave-one-patient-out ELPD lost when a term is dropped (refits);
 - :mod:`.export`: CSV / Markdown / LaTeX (booktabs) tables;
-- :mod:`.withdrawal`: delta-adjusted withdrawal sensitivity and tipping points.
+- :mod:`.withdrawal`: delta-adjusted withdrawal sensitivity and tipping points;
+- :mod:`.smooth`: smooth terms' partial effects, hazard ratios between values, recovery
+  at chosen values (g-computation), importance.
 """
 
 from .clinics import (
@@ -35,6 +37,13 @@ from .importance import (
     ranking_table,
 )
 from .observed import km_recovery
+from .smooth import (
+    partial_effects,
+    recovery_at,
+    smooth_terms_table,
+    value_hazard_ratios,
+)
+from .smooth_compare import smooth_comparison
 from .withdrawal import (
     tipping_points,
     withdrawal_analysis,
@@ -61,15 +70,20 @@ __all__ = [
     "level_recovery_draws",
     "median_hazard_ratio",
     "median_recovery_times",
+    "partial_effects",
     "rank_distribution",
     "rank_draws",
     "ranking_table",
     "read_table",
+    "recovery_at",
     "recovery_differences",
     "recovery_probabilities",
+    "smooth_comparison",
+    "smooth_terms_table",
     "tipping_points",
     "to_latex",
     "to_markdown",
+    "value_hazard_ratios",
     "withdrawal_analysis",
     "withdrawal_comparison",
     "withdrawal_differences",

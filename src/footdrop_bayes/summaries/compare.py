@@ -193,7 +193,9 @@ def drop_term_comparison(model, terms: Sequence[str] | None = None, *,
         reduced = cls(model.cohort, factors=[f for f in factors if f != term],
                       covariates=[c for c in covariates if c != term],
                       group=getattr(model, "group", None), model_config=mconf,
-                      sampler_config=sconf)
+                      sampler_config=sconf,
+                      **({"smooth": [t for t in model.smooth if t != term]}
+                         if getattr(model, "smooth", None) else {}))
         seed = None if random_seed is None else random_seed + k
         reduced.fit(random_seed=seed)
         res = _elpd_difference(model, reduced)

@@ -94,7 +94,8 @@ def hazard_ratios_from_posterior(posterior: xr.Dataset, *, factors: Sequence[str
 
 
 def hazard_ratios(model, interval: float = 0.95, per: Mapping | None = None,
-                  pairs: Sequence[tuple] | None = None) -> pd.DataFrame:
+                  pairs: Sequence[tuple] | None = None, *,
+                  at: Mapping | None = None) -> pd.DataFrame:
     """Hazard ratios of recovery for every factor level and covariate of a fitted model.
 
     Parameters
@@ -108,6 +109,14 @@ def hazard_ratios(model, interval: float = 0.95, per: Mapping | None = None,
         gives one row per unit). Covariates not named are per one unit.
     pairs : sequence of (factor, level, reference), optional
         Extra contrasts between non-reference levels, appended after the standard rows.
+    at : mapping, optional
+        Hazard ratios between chosen values of numeric covariates, e.g.
+        ``{"age": [30, 50, 70]}``: each later value against the first, appended as rows
+        with ``level`` and ``reference`` the values
+        (:func:`~footdrop_bayes.summaries.smooth.value_hazard_ratios`). A smooth term's
+        hazard ratio depends on the values compared, so it has no per-unit row: without
+        ``at`` it gets rows at its 10th, 25th, 75th and 90th percentiles against its
+        cohort median.
 
     Returns
     -------
@@ -117,6 +126,25 @@ def hazard_ratios(model, interval: float = 0.95, per: Mapping | None = None,
         against the reference; a covariate row has ``reference`` empty (NaN) and ``level``
         empty for one unit of the column as given or ``"per <u>"`` for ``per`` units.
     """
-    return hazard_ratios_from_posterior(model.idata.posterior, factors=model.factors,
-                                        covariates=model.covariates, interval=interval,
-                                        per=per, pairs=pairs)
+    smooth = list(getattr(model, "smooth", None) or [])
+    if not smooth and not at:
+        return hazard_ratios_from_posterior(model.idata.posterior, factors=model.factors,
+                                            covariates=model.covariates, interval=interval,
+                                            per=per, pairs=pairs)
+    from .smooth import default_values, term_reference, value_hazard_ratios
+
+    clash = sorted(set(per or {}) & set(smooth))
+    if clash:
+        raise ValueError(f"per: {clash} are smooth terms, whose hazard ratio depends on the "
+                         "values compared: give them in at= instead, e.g. "
+                         f"at={{{clash[0]!r}: [30, 50, 70]}}")
+    df = hazard_ratios_from_posterior(
+        model.idata.posterior, factors=model.factors,
+        covariates=[c for c in model.covariates if c not in smooth], interval=interval,
+        per=per, pairs=pairs)
+    values = {t: [term_reference(model, t), *default_values(model, t)]
+              for t in smooth if t not in (at or {})} | dict(at or {})
+    out = pd.concat([df, value_hazard_ratios(model, values, interval=interval)],
+                    ignore_index=True)
+    out.attrs["interval"] = float(interval)
+    return out

@@ -113,10 +113,15 @@ def importance(model) -> xr.DataArray:
     xarray.DataArray
         Dims ``chain, draw, term``; see :func:`importance_from_posterior`.
     """
-    return importance_from_posterior(model.idata.posterior, model_data(model),
-                                     factors=model.factors, covariates=model.covariates,
-                                     group=getattr(model, "group", None),
-                                     weights=getattr(model.data, "row_weight", None))
+    imp = importance_from_posterior(model.idata.posterior, model_data(model),
+                                    factors=model.factors, covariates=model.covariates,
+                                    group=getattr(model, "group", None),
+                                    weights=getattr(model.data, "row_weight", None))
+    if getattr(model, "smooth", None):   # issue 11: linear + wiggly part of smooth terms
+        from .smooth import with_smooth_importance
+
+        imp = with_smooth_importance(model, imp)
+    return imp
 
 
 def rank_draws(importance: xr.DataArray) -> xr.DataArray:

@@ -1,0 +1,305 @@
+r"""Smooth (non-linear) effects of numeric covariates: bases, priors and evaluation.
+
+A smooth term for covariate :math:`x` adds to the linear predictor
+
+.. math::
+
+    \eta_i \mathrel{+}= \beta x_i + f(x_i), \qquad f(x) = \sum_{j=1}^{m} X_j(x)\, c_j,
+
+where :math:`\beta x` is the covariate's ordinary (unpenalised) linear term, ``beta``, and
+:math:`f` its penalised *wiggly* part (the linear + wiggly split of mgcv / brms). The
+basis columns :math:`X_j` are made orthogonal, over the cohort's patients, to the constant
+and to :math:`x`:
+
+.. math::
+
+    X_j(x) = \tilde X_j(x) - \bar{\tilde X}_j - \gamma_j (x - \bar x), \qquad
+    \gamma_j = \frac{\mathrm{cov}_n(\tilde X_j, x)}{\mathrm{var}_n(x)},
+
+so :math:`f` averages zero over the cohort (it cannot trade off against the baseline
+hazard) and has no linear trend over it (a truly linear effect is carried by ``beta``
+and :math:`f` shrinks to zero). Two raw bases :math:`\tilde X` are available
+(``model_config["smooth_basis"]``):
+
+``"pspline"`` (default; chosen by measurement, docs/model.md)
+    A Bayesian P-spline: ``smooth_k`` cubic B-splines on equally spaced knots over the
+    data range, coefficients with a second-order random-walk prior of step SD
+    :math:`\sigma`. Written in its mixed-model form: with :math:`D` the second-difference
+    matrix and :math:`D^\top D = U \Lambda U^\top`, the penalised directions are
+    :math:`\tilde X = B\, U_+ \Lambda_+^{-1/2}` (the null space - constant and linear - is
+    what the centring and the linear term already hold) and :math:`c = \sigma z`,
+    :math:`z \sim N(0, I)`. The columns are rescaled so that :math:`\sigma` is the
+    root-mean-square of :math:`f` over the cohort a priori: the typical size of the
+    departure from a line, in log hazard ratio. :math:`\sigma \sim
+    \text{HalfNormal}(s)`, ``s = smooth_sigma``.
+``"hsgp"``
+    A Hilbert-space approximate GP (Riutort-Mayol et al. 2023; :class:`pymc.gp.HSGP`'s
+    basis): ``hsgp_m`` sine eigenfunctions on :math:`[-L, L]`, ``L = hsgp_c`` times the
+    half-range of the standardised covariate around its mid-range, exponentiated-quadratic
+    covariance with amplitude :math:`\sigma \sim \text{HalfNormal}(s)` and lengthscale
+    :math:`\log \ell \sim N(\log \ell_0, s_\ell)` in covariate SDs; :math:`c_j = z_j
+    \sqrt{S(\omega_j)}`.
+
+Inputs are standardised as for the linear terms. The basis is defined on the data range
+only (the B-spline knots / HSGP's boundary ``L`` are frozen from the cohort): values
+outside it are refused with a ``DataError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+
+#: basis kinds ``model_config["smooth_basis"]`` accepts
+SMOOTH_BASES = ("pspline", "hsgp")
+
+
+@dataclass
+class SmoothBasis:
+    """The fixed basis of one smooth term (see the module docstring).
+
+    Attributes
+    ----------
+    term : str
+        The numeric covariate.
+    kind : {"pspline", "hsgp"}
+    lo, hi : float
+        Data range in original units; the basis is refused outside it.
+    mean, sd : float
+        Standardisation of the covariate (``z = (x - mean) / sd``).
+    params : dict
+        Knots (P-spline) or boundary ``L``, centre and eigenvalues (HSGP), the penalty
+        transform, the centring / detrending constants and column scale.
+    """
+
+    term: str
+    kind: str
+    lo: float
+    hi: float
+    mean: float
+    sd: float
+    params: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Number of basis columns ``m`` (the length of the ``<term>_basis`` dim)."""
+        return int(self.params["size"])
+
+    @property
+    def dim(self) -> str:
+        return f"{self.term}_basis"
+
+    # ---------------------------------------------------------------- raw bases
+    def _raw(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, float) - self.mean) / self.sd
+        p = self.params
+        if self.kind == "hsgp":
+            return hsgp_eigenfunctions(z - p["centre"], p["L"], p["m"])
+        from scipy.interpolate import BSpline
+
+        zc = np.clip(z, p["knots"][3], p["knots"][-4])
+        b = BSpline.design_matrix(zc, p["knots"], 3).toarray()
+        return b @ p["transform"]
+
+    def check_range(self, x, *, table: str = "data") -> None:
+        """Refuse values outside the data range the basis was built on.
+
+        Raises
+        ------
+        DataError
+            Naming the term, the range and the first offending values.
+        """
+        x = np.asarray(x, float)
+        tol = 1e-9 * max(1.0, self.hi - self.lo)
+        bad = (x < self.lo - tol) | (x > self.hi + tol) | ~np.isfinite(x)
+        if bad.any():
+            vals = ", ".join(f"{v:g}" for v in np.unique(x[bad])[:5])
+            raise DataError(
+                f"{table}: column {self.term!r} has {int(bad.sum())} value(s) outside the "
+                f"range of the cohort the smooth term was fitted on [{self.lo:g}, "
+                f"{self.hi:g}] (first: {vals}); a smooth effect is not defined outside "
+                "its data (no extrapolation): restrict the values to that range")
+
+    def design(self, x, *, table: str = "data") -> np.ndarray:
+        """The centred, detrended, scaled basis at ``x`` (original units), (n, m).
+
+        Raises
+        ------
+        DataError
+            When a value lies outside the data range (:meth:`check_range`).
+        """
+        x = np.asarray(x, float)
+        self.check_range(x, table=table)
+        p = self.params
+        raw = self._raw(x) - p["col_mean"]
+        raw = raw - np.outer(x - p["x_mean"], p["slope"])
+        return raw / p["scale"]
+
+    def spec(self) -> dict:
+        """JSON-able description (kind, size, range) stored with the posterior."""
+        return {"kind": self.kind, "size": self.size, "lo": self.lo, "hi": self.hi}
+
+
+def hsgp_eigenfunctions(xs: np.ndarray, L: float, m: int) -> np.ndarray:
+    """The HSGP basis ``sin(sqrt(lambda_j) (x + L)) / sqrt(L)``, j = 1..m (numpy).
+
+    The same values as :func:`pymc.gp.hsgp_approx.calc_eigenvectors` (tested).
+    """
+    j = np.arange(1, m + 1)
+    sqrt_lam = np.pi * j / (2 * L)
+    return np.sin(np.outer(np.asarray(xs, float) + L, sqrt_lam)) / np.sqrt(L)
+
+
+def hsgp_sqrt_lambda(L: float, m: int) -> np.ndarray:
+    """Square roots of the HSGP eigenvalues, ``pi j / (2 L)``: the frequencies omega_j."""
+    return np.pi * np.arange(1, m + 1) / (2 * L)
+
+
+def _pspline_params(z_lo: float, z_hi: float, k: int) -> dict:
+    """Knots and the RW2 mixed-model transform of ``k`` cubic B-splines on [z_lo, z_hi]."""
+    if k < 5:
+        raise ValueError(f"model_config['smooth_k'] must be at least 5, got {k}")
+    n_inner = k - 3
+    h = (z_hi - z_lo) / n_inner
+    knots = z_lo + h * np.arange(-3, n_inner + 4)
+    d2 = np.diff(np.eye(k), n=2, axis=0)
+    lam, u = np.linalg.eigh(d2.T @ d2)
+    keep = lam > 1e-8 * lam.max()
+    return {"knots": knots, "transform": u[:, keep] / np.sqrt(lam[keep])}
+
+
+def build_basis(term: str, x: np.ndarray, mean: float, sd: float, config: dict) -> SmoothBasis:
+    """The basis of smooth term ``term`` from the cohort's values ``x`` (one per patient).
+
+    Centring, detrending and the column scale are weighted by patients (computed on the
+    distinct values with their counts, never per patient x column).
+    """
+    x = np.asarray(x, float)
+    kind = config["smooth_basis"]
+    if kind not in SMOOTH_BASES:
+        raise ValueError(f"model_config['smooth_basis'] must be one of {SMOOTH_BASES}, "
+                         f"got {kind!r}")
+    values, counts = np.unique(x, return_counts=True)
+    if len(values) < 4:
+        raise DataError(f"smooth term {term!r} takes only {len(values)} distinct values in "
+                        "the cohort: at least 4 are needed for a curve; use it as a linear "
+                        "covariate or a factor")
+    lo, hi = float(values[0]), float(values[-1])
+    z_lo, z_hi = (lo - mean) / sd, (hi - mean) / sd
+    if kind == "hsgp":
+        centre = 0.5 * (z_lo + z_hi)
+        L = float(config["hsgp_c"]) * 0.5 * (z_hi - z_lo)
+        m = int(config["hsgp_m"])
+        params = {"centre": centre, "L": L, "m": m}
+    else:
+        params = _pspline_params(z_lo, z_hi, int(config["smooth_k"]))
+    basis = SmoothBasis(term, kind, lo, hi, float(mean), float(sd), params)
+    w = counts / counts.sum()
+    raw = basis._raw(values)
+    col_mean = w @ raw
+    x_mean = float(w @ values)
+    xc = values - x_mean
+    slope = (w * xc) @ (raw - col_mean) / float(w @ xc ** 2)
+    resid = raw - col_mean - np.outer(xc, slope)
+    if kind == "pspline":
+        # sigma = prior root-mean-square of f over the cohort
+        scale = float(np.sqrt(w @ (resid ** 2).sum(axis=1)))
+    else:
+        scale = 1.0
+    params |= {"col_mean": col_mean, "x_mean": x_mean, "slope": slope, "scale": scale,
+               "size": raw.shape[1]}
+    return basis
+
+
+def build_bases(data, smooth, config: dict) -> dict:
+    """One :class:`SmoothBasis` per smooth term of a :class:`~.likelihood.ModelData`.
+
+    The per-patient values are recovered from the standardised covariates ``data.z``.
+    """
+    out = {}
+    for term in smooth:
+        j = data.covariates.index(term)
+        mean, sd = (float(data.scaling.loc[term, k]) for k in ("mean", "sd"))
+        out[term] = build_basis(term, data.z[:, j] * sd + mean, mean, sd, config)
+    return out
+
+
+def term_values(data, term: str, z: np.ndarray) -> np.ndarray:
+    """Original-unit values of ``term`` from a standardised covariate matrix ``z``."""
+    j = data.covariates.index(term)
+    b = data.smooth[term]
+    return np.asarray(z, float)[:, j] * b.sd + b.mean
+
+
+def smooth_arrays(data) -> dict:
+    """``pm.Data`` arrays of the smooth terms: the basis at every likelihood pattern."""
+    out = {}
+    for term, b in (getattr(data, "smooth", None) or {}).items():
+        x = term_values(data, term, data.patterns["z"])
+        out[f"pattern_smooth_{term}"] = b.design(x, table="cohort")
+    return out
+
+
+def smooth_coords(data) -> dict:
+    """One ``<term>_basis`` coordinate per smooth term."""
+    return {b.dim: list(range(b.size)) for b in (getattr(data, "smooth", None) or {}).values()}
+
+
+def smooth_key(data) -> tuple:
+    """What a compiled model's structure depends on among the smooth terms."""
+    return tuple((t, b.kind, b.size) for t, b in (getattr(data, "smooth", None) or {}).items())
+
+
+def coefficient_name(term: str) -> str:
+    """Posterior variable of a term's basis coefficients (dims ``<term>_basis``)."""
+    return f"smooth_{term}"
+
+
+def smooth_effects(data, config: dict, arrays: dict):
+    """Add the wiggly parts' priors to the current PyMC model; return their sum over terms.
+
+    ``arrays`` are the model's ``pm.Data`` by name (:func:`smooth_arrays`' keys).
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    total = 0.0
+    for term, b in data.smooth.items():
+        z = pm.Normal(f"smooth_{term}_z", 0.0, 1.0, dims=b.dim)
+        sigma = pm.HalfNormal(f"sigma_smooth_{term}", sigma=config["smooth_sigma"])
+        if b.kind == "hsgp":
+            log_ell = pm.Normal(f"smooth_{term}_log_ell_z", 0.0, 1.0)
+            ell = pm.Deterministic(
+                f"ell_smooth_{term}",
+                pt.exp(np.log(config["hsgp_ell_median"]) + config["hsgp_ell_log_sd"] * log_ell))
+            omega = hsgp_sqrt_lambda(b.params["L"], b.params["m"])
+            # exponentiated-quadratic spectral density, 1-D
+            sqrt_psd = sigma * pt.sqrt(np.sqrt(2 * np.pi) * ell
+                                       * pt.exp(-0.5 * (ell * omega) ** 2))
+            coef = pm.Deterministic(coefficient_name(term), sqrt_psd * z, dims=b.dim)
+        else:
+            coef = pm.Deterministic(coefficient_name(term), sigma * z, dims=b.dim)
+        total = total + pt.dot(arrays[f"pattern_smooth_{term}"], coef)
+    return total
+
+
+def smooth_eta(data, post, z: np.ndarray, *, table: str = "data") -> np.ndarray:
+    """The wiggly parts' contribution to eta per draw, (chain, draw, n) (numpy).
+
+    ``post`` holds ``smooth_<term>`` (dims ``chain, draw, <term>_basis``); values outside a
+    term's data range raise ``DataError``.
+    """
+    out = 0.0
+    for term, b in (getattr(data, "smooth", None) or {}).items():
+        design = b.design(term_values(data, term, z), table=table)
+        coef = np.asarray(post[coefficient_name(term)].values)
+        out = out + np.einsum("cdm,nm->cdn", coef, design)
+    return out
+
+
+def smooth_variable_names(data) -> list[str]:
+    """Posterior variables holding the smooth terms' coefficients (for prior draws)."""
+    return [coefficient_name(t) for t in (getattr(data, "smooth", None) or {})]
