@@ -58,10 +58,8 @@ def main(argv=None) -> None:
     exact = fits["exact"]
     table = pd.concat({k: v.assign(diff_in_sd=(v["mean"] - exact["mean"]) / exact["sd"])
                        for k, v in fits.items()}, axis=1)
-    truth = sim.truth if hasattr(sim, "truth") else None
     print(table.round(4).to_string())
-    if truth is not None:
-        print("truth:", truth)
+    print("true effects:", {k: sim.truth["effects"][k] for k in ("age", "cause", "treatment")})
 
 
 if __name__ == "__main__":

@@ -297,3 +297,31 @@ def test_pandas_engine_reads_globs_of_interval_tables(tmp_path):
     with pytest.raises(DataError, match=r"b\*\.csv: no files match"):
         fb.Cohort.from_intervals(str(tmp_path / "b*.csv").replace("b*", "zz/b*"),
                                  lower_col="lo", upper_col="hi")
+
+
+@pytest.mark.slow
+def test_local_cluster_gives_the_same_cohort(files, both):
+    """scheduler="local": a LocalCluster of worker processes, started and closed."""
+    _, _, dask_cohort, _ = both
+    v, p = files["parquet"]
+    on_cluster, _ = _build("dask", v, p, scheduler="local")
+    pd.testing.assert_frame_equal(on_cluster.intervals, dask_cohort.intervals)
+    pd.testing.assert_series_equal(on_cluster.weights, dask_cohort.weights)
+
+
+@pytest.mark.slow
+def test_cli_fit_with_the_dask_engine_writes_the_report(files, tmp_path, capsys):
+    checker = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / \
+        "tools" / "check-output-folder"
+    v, p = files["parquet"]
+    out = tmp_path / "fit"
+    code, _, err = _cli(capsys, "--quiet", "fit", "--visits", v, "--patients", p,
+                        "--engine", "dask", "--factors", "cause,sex", "--covariates", "",
+                        "--follow-up", "6", "--draws", "100", "--tune", "100", "--chains",
+                        "2", "--out", str(out))
+    assert code == 0, err
+    report = (out / "report.md").read_text()
+    assert "Concordance not computed (collapsed cohort)" in report
+    import subprocess
+
+    assert subprocess.run([str(checker), str(out)]).returncode == 0

@@ -45,10 +45,12 @@ def test_cohort_and_simulation_load_no_model_or_plotting():
 
 
 def test_dask_is_imported_only_when_the_dask_engine_is_asked_for():
-    code = ("import footdrop_bayes as fb\n"
-            "sim = fb.simulate_cohort(30, random_seed=1)\n"
-            "fb.Cohort.from_visits(sim.visits, sim.patients, follow_up=6, engine='dask')\n")
-    assert "dask" in _loaded_after(code)
+    pandas_engine = ("import footdrop_bayes as fb\n"
+                     "from footdrop_bayes.cohort_engines import read_input\n"
+                     "read_input('x.parquet', 'visits', 'visits', 'dask')\n")
+    assert "dask" not in _loaded_after(pandas_engine)
+    asked = "from footdrop_bayes.cohort_dask import import_dask\nimport_dask()\n"
+    assert "dask" in _loaded_after(asked)
 
 
 def test_every_public_name_resolves_to_the_same_object():
