@@ -41,8 +41,10 @@ def test_linear_age_not_bent():
     c = _cohort({"delay": lambda d: -0.35 * (d - 1.5)}, 22)
     smooth = fb.RecoveryModel(c, smooth=["age"], sampler_config=SAMPLER).fit(random_seed=22)
     linear = fb.RecoveryModel(c, sampler_config=SAMPLER).fit(random_seed=22)
-    assert smooth.diagnostics()["divergences"] == 0
     check = curve_check(smooth, "age", lambda x: -0.025 * x)
     assert check["coverage"] >= 0.95
     res = elpd_difference(smooth, linear, names=("smooth", "linear"))
     assert res["elpd_diff"] <= 2 * res["se_diff"]
+    # measured 2026-11-26: 1 divergence here (seed 22) - the zero-divergence
+    # target is not met for a linear truth yet (docs/validation_model.md)
+    assert smooth.diagnostics()["divergences"] == 0
