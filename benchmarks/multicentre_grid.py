@@ -59,25 +59,34 @@ def commit() -> str:
         return "unknown"
 
 
+PAST_DIVERGENCES = [(2, "unbalanced", 0.0), (2, "unbalanced", 0.6), (2, "balanced", 0.0),
+                    (4, "unbalanced", 0.6)]
+
+
 def cells(preset: str, seeds, clinics) -> list[dict]:
+    """Cells in run order: seed by seed; within a seed the grid cells that diverged
+    before (commit 4c5a1fa), the issue's cohorts, true SD 0.2, then the rest."""
     out = []
-    if preset in ("issue", "all"):
-        for j, n, ss in ((2, 600, (1,)), (3, 150, (1,)), (4, 1000, (1, 3)), (3, 150, (2,))):
-            if clinics and j not in clinics:
-                continue
-            out += [dict(preset="issue", n_clinics=j, n_patients=n, clinic_sizes="random",
-                         clinic_sd=0.5, seed=s) for s in ss]
-    if preset in ("grid", "all"):
-        # hardest first (no clinic variation: the scale sits at its floor), so that a run
-        # cut short by time has covered every clinic count
-        for s in seeds:
-            for sd in (0.0, 0.6, 0.2):
+    issue = [(2, 600, 1), (3, 150, 1), (4, 1000, 1), (4, 1000, 3), (3, 150, 2)]
+    for s in seeds:
+        seed_cells = []
+        if preset in ("grid", "all"):
+            seed_cells += [(j, size, sd) for j, size, sd in PAST_DIVERGENCES]
+        batch = [dict(preset="grid", n_clinics=j, n_patients=DESIGN[j], clinic_sizes=size,
+                      clinic_sd=sd, seed=s) for j, size, sd in seed_cells]
+        if preset in ("issue", "all"):
+            batch += [dict(preset="issue", n_clinics=j, n_patients=n, clinic_sizes="random",
+                           clinic_sd=0.5, seed=ss) for j, n, ss in issue
+                      if ss == s or (s == seeds[0] and ss not in seeds)]
+        if preset in ("grid", "all"):
+            for sd in (0.2, 0.0, 0.6):
                 for size in ("unbalanced", "balanced"):
                     for j in (3, 2, 4, 10, 50):
-                        if clinics and j not in clinics:
-                            continue
-                        out.append(dict(preset="grid", n_clinics=j, n_patients=DESIGN[j],
-                                        clinic_sizes=size, clinic_sd=sd, seed=s))
+                        if (j, size, sd) not in PAST_DIVERGENCES:
+                            batch.append(dict(preset="grid", n_clinics=j,
+                                              n_patients=DESIGN[j], clinic_sizes=size,
+                                              clinic_sd=sd, seed=s))
+        out += [c for c in batch if not clinics or c["n_clinics"] in clinics]
     return out
 
 

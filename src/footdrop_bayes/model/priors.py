@@ -74,11 +74,11 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     of the block's scale, non-centred otherwise. For a factor: every level holds at least
     21 recoveries (a level's log-rate SE ``1/sqrt(e)`` below the 1% quantile of
     ``sigma_f``, 0.22). For the group, by the same code path: every group holds at least
-    114 recoveries (below the 1% quantile of ``sigma_u``, 0.094) **and** there are at
-    least 11 groups (``centred_min_groups``, None: derived from ``group_log_sd``; with
-    fewer, even exactly known effects leave ``sigma_u`` about as uncertain as its prior,
-    so the group is never centred). For the baseline: every crude month-to-month step has SE
-    ``sqrt(1/e_k + 1/e_{k-1})`` below the 10% quantile of ``sigma_rw``, 0.13 (about 115
+    114 recoveries (below the 1% quantile of ``sigma_u``, 0.094), whatever the number of
+    groups (``centred_min_groups``, None: 1; a clinic pinned by its data has no funnel in
+    the centred form however poorly 2-4 clinics identify ``sigma_u``). For the
+    baseline: every crude month-to-month step has SE ``sqrt(1/e_k + 1/e_{k-1})`` below
+    the 10% quantile of ``sigma_rw``, 0.13 (about 115
     recoveries in every interval; the 10% rather than 1% was measured: see
     docs/validation_model.md). Once the likelihood fixes the effects, the centred
     form is the well-conditioned one; before that the prior shapes the posterior and the
@@ -89,6 +89,13 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     ``"non-centred"`` force one choice, or give a dict ``{name: choice}`` per factor /
     ``"baseline"`` / group name. ``centred_min_groups`` (a number) overrides the
     number of groups needed before the group can be centred.
+``group_weights`` ("events")
+    The group intercepts sum to zero weighted by each group's recoveries (``"events"``)
+    or with equal weights (``"equal"``). Only which average clinic the baseline stands
+    for changes (the clinics' contrasts, ``sigma_u`` and every prediction for a known
+    clinic are the same model); with recoveries as weights the baseline is pinned by the
+    data on its own, which removed the divergences of a 1-patient clinic beside a
+    599-patient one (docs/validation_model.md#multi-centre-grid).
 ``collapse`` (True)
     Collapse identical (covariate pattern, interval) rows into weighted terms.
 
@@ -113,6 +120,7 @@ DEFAULT_MODEL_CONFIG: dict = {
     "parameterization": "auto",
     "centred_min_events": None,
     "centred_min_groups": None,
+    "group_weights": "events",
     "collapse": True,
 }
 
