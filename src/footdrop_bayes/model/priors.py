@@ -49,8 +49,9 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     Prior SD of the log hazard ratio per standard deviation of a numeric covariate:
     a 7-fold hazard ratio per SD is at 2 prior SDs.
 ``group_median`` (0.3), ``group_log_sd`` (0.5)
-    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` (sum-to-zero, like the
-    factors' level effects: deviations from the study's average clinic) has the same kind of
+    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` (sum-to-zero like the
+    factors' level effects, weighted by recoveries: deviations from the study's
+    recovery-weighted average clinic, see ``group_weights``) has the same kind of
     zero-avoiding prior as the factor scales, written on the log scale
     (``sigma_<group>_z ~ N(0, 1)``, ``sigma_<group>`` deterministic):
     ``log sigma_u ~ N(log 0.3, 0.5)``, median 0.3, 98% between 0.094 and 0.96. On the
@@ -180,6 +181,9 @@ def model_config(user: dict | None = None) -> dict:
     if bad:
         raise ValueError(f"model_config['parameterization'] must be one of "
                          f"{PARAMETERIZATIONS} (or a dict of them), got {bad}")
+    if cfg["group_weights"] not in ("events", "equal"):
+        raise ValueError("model_config['group_weights'] must be 'events' or 'equal', "
+                         f"got {cfg['group_weights']!r}")
     return cfg
 
 
