@@ -257,7 +257,10 @@ def markdown(df: pd.DataFrame, seeds) -> str:
                   "and the issue's cohorts came first. Run them with `nice -n 10 python "
                   "benchmarks/multicentre_grid.py --preset grid --seeds 1 2`."]
     else:
-        parts += ["", "Grid cells **not run** (time): " + ("none." if not missing else "")]
+        n_lost = sum(len(m.split("seed(s) ")[1].split(", ")) for m in missing)
+        parts += ["", f"Grid runs done: {n_cells - n_lost} of {n_cells}. Grid cells **not "
+                  "run** (time; the run was stopped for the deadline): "
+                  + ("none." if not missing else "")]
         parts += [f"- {m}" for m in missing]
     return "\n".join(parts) + "\n"
 
