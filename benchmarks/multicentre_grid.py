@@ -59,25 +59,34 @@ def commit() -> str:
         return "unknown"
 
 
+PAST_DIVERGENCES = [(2, "unbalanced", 0.0), (2, "unbalanced", 0.6), (2, "balanced", 0.0),
+                    (4, "unbalanced", 0.6)]
+
+
 def cells(preset: str, seeds, clinics) -> list[dict]:
+    """Cells in run order: seed by seed; within a seed the grid cells that diverged
+    before (commit 4c5a1fa), the issue's cohorts, true SD 0.2, then the rest."""
     out = []
-    if preset in ("issue", "all"):
-        for j, n, ss in ((2, 600, (1,)), (3, 150, (1,)), (4, 1000, (1, 3)), (3, 150, (2,))):
-            if clinics and j not in clinics:
-                continue
-            out += [dict(preset="issue", n_clinics=j, n_patients=n, clinic_sizes="random",
-                         clinic_sd=0.5, seed=s) for s in ss]
-    if preset in ("grid", "all"):
-        # hardest first (no clinic variation: the scale sits at its floor), so that a run
-        # cut short by time has covered every clinic count
-        for s in seeds:
-            for sd in (0.0, 0.6, 0.2):
+    issue = [(2, 600, 1), (3, 150, 1), (4, 1000, 1), (4, 1000, 3), (3, 150, 2)]
+    for s in seeds:
+        seed_cells = []
+        if preset in ("grid", "all"):
+            seed_cells += [(j, size, sd) for j, size, sd in PAST_DIVERGENCES]
+        batch = [dict(preset="grid", n_clinics=j, n_patients=DESIGN[j], clinic_sizes=size,
+                      clinic_sd=sd, seed=s) for j, size, sd in seed_cells]
+        if preset in ("issue", "all"):
+            batch += [dict(preset="issue", n_clinics=j, n_patients=n, clinic_sizes="random",
+                           clinic_sd=0.5, seed=ss) for j, n, ss in issue
+                      if ss == s or (s == seeds[0] and ss not in seeds)]
+        if preset in ("grid", "all"):
+            for sd in (0.2, 0.0, 0.6):
                 for size in ("unbalanced", "balanced"):
                     for j in (3, 2, 4, 10, 50):
-                        if clinics and j not in clinics:
-                            continue
-                        out.append(dict(preset="grid", n_clinics=j, n_patients=DESIGN[j],
-                                        clinic_sizes=size, clinic_sd=sd, seed=s))
+                        if (j, size, sd) not in PAST_DIVERGENCES:
+                            batch.append(dict(preset="grid", n_clinics=j,
+                                              n_patients=DESIGN[j], clinic_sizes=size,
+                                              clinic_sd=sd, seed=s))
+        out += [c for c in batch if not clinics or c["n_clinics"] in clinics]
     return out
 
 
@@ -163,47 +172,58 @@ def markdown(df: pd.DataFrame, seeds) -> str:
         "## Multi-centre grid",
         "",
         "Issue 13: with `group=\"clinic\"`, 3 clinics (150 patients) gave 4-38 divergences "
-        "per run, 2 clinics (600) 53, 4 clinics (1,000) 3-14; the clinic block was centred "
-        "(the factors' 21-event rule) and the divergent draws sat at small `sigma_clinic` "
-        "(0.07 against 0.25 overall) under its `HalfNormal(0.5)` prior: the centred funnel. "
-        "Changes: the clinic scale is log-normal like the factor scales (`log sigma_u ~ "
-        "N(log 0.3, 0.5)`, 1% quantile 0.094; keys `group_median`, `group_log_sd`; commit "
-        "aa180ef); the clinic block goes through the factors' centring rule "
-        "(`build.levels_centred`) against that floor (at least 114 recoveries per clinic) "
-        "**and** needs at least 11 clinics (`build.group_min_groups`: with fewer, even "
-        "exactly known clinic effects leave `log sigma_u` about as uncertain as the prior, "
-        "so the posterior reaches the floor whatever the recoveries per clinic; the grid "
-        "ran with commit cf0b8d1, which counted J rather than J-1 degrees of freedom and "
-        "asked for 10 clinics: no cell below has 10 or more clinics with 114 recoveries "
-        "each, so no choice changes); and the clinic intercepts sum to zero like the "
-        "factors' level effects, through the same function (`build.level_effects`, commit "
-        "cf0b8d1). That last change was measured: with independent normal intercepts "
-        "(log-normal scale, non-centred), 3 clinics / 150 patients gave 0 divergences "
-        "(seeds 1, 2) but 2 clinics / 600 patients (seed 1) still gave 2 (R-hat 1.003, "
-        "bulk ESS 1122); `block_diagnostics` put them in the clinic block (non-centred; "
-        "`sigma_clinic` 0.55 and 0.99 in the divergent draws against median 0.48, shift "
-        "+1.4 posterior SD), and in both divergent draws the two clinic effects were "
-        "shifted together by about -0.7 against their means: the common level of the "
-        "clinics trading off against the baseline, held only by `N(0, sigma_u / sqrt(J))`. "
-        "The sum-to-zero constraint removes that direction (rows of the independent-normal "
-        "run: `benchmarks/multicentre_grid_normal_u.csv`). The rule "
-        f"picked: {picked} "
-        "(10 clinics / 1,000 patients have about 60 recoveries per clinic; 50 clinics / "
-        "5,000 about 60 when balanced, and the unbalanced ones include 1-patient clinics).",
+        "per run, 2 clinics (600) 53, 4 clinics (1,000) 3-14: the clinic block was centred "
+        "and the divergent draws sat at small `sigma_clinic` under its `HalfNormal(0.5)` "
+        "prior (the centred funnel). First round (commits aa180ef-4c5a1fa): a log-normal "
+        "clinic scale (`log sigma_u ~ N(log 0.3, 0.5)`, 1% quantile 0.094), the factors' "
+        "centring rule for the clinic block (`build.levels_centred`: at least 114 "
+        "recoveries in every clinic) plus at least 11 clinics, and sum-to-zero intercepts "
+        "through the factors' code (`build.level_effects`; independent normal intercepts "
+        "left the clinics' common shift trading off against the baseline: 2 divergences "
+        "at 2 clinics / 600, `benchmarks/multicentre_grid_normal_u.csv`). Its grid "
+        "(`benchmarks/multicentre_grid_4c5a1fa.csv`, 18 default fits) had 5 fits with "
+        "divergences: 2 clinics of 1 and 599 patients, 4 (true SD 0) and 9 (SD 0.6), in "
+        "the non-centred clinic block; single ones in a factor block (2 balanced clinics: "
+        "site; 3 clinics / 150: treatment; 4 unbalanced clinics, SD 0.6: treatment). And "
+        "the 200,000-patient benchmark (4 clinics of 50,000) had 13 divergences and R-hat "
+        "1.038, its clinic block non-centred only because there were fewer than 11 clinics.",
         "",
-        "Written by `benchmarks/multicentre_grid.py --write-docs` from "
-        "`benchmarks/multicentre_grid.csv`. Every fit uses the defaults (nutpie, 4 chains x "
-        "1000 tuning + 1000 draws, target_accept 0.95, low-rank mass matrix, automatic "
-        "parameterisation) with `group=\"clinic\"`; cohorts `fb.simulate_cohort(n, "
-        "n_clinics=J, clinic_sd=sd, clinic_sizes=..., random_seed=seed)`, sampling seed = "
-        "cohort seed. `issue` rows: the cohorts issue 13 reported as diverging (clinics "
-        "assigned at random, true clinic SD 0.5); `grid` rows: balanced clinics or "
-        "geometric sizes from 1 patient up (`unbalanced`). 2 cores shared with six other "
-        "engineers' runs, under `nice`: times are indicative only. The commit column is the "
-        "library commit each row was run with (`+dirty`: the run started with uncommitted "
-        "changes in `src`; for the rows of cf0b8d1+dirty the only later `src` change that "
-        "is not a docstring is the 11-clinic threshold, which does not apply to 2-4 "
-        "clinics, so their model is that of 4c5a1fa).",
+        "Second round (commit 203c654), two changes, each measured first on a stand-in "
+        "(default settings, sampling seed = cohort seed = 1, machine shared):",
+        "",
+        "- **Centred whenever every clinic has at least 114 recoveries, whatever the number "
+        "of clinics** (`build.group_min_groups` is 1 unless `centred_min_groups` is set). "
+        "With few clinics `sigma_u` is barely identified, but a clinic pinned by its data "
+        "has a conditional SD given `sigma_u` set by the data, so the centred form has no "
+        "funnel, while the non-centred one has the ridge `u = sigma_u * z`. Stand-in for "
+        "the 200,000-patient case: 4 balanced clinics of 5,000 patients (categorical "
+        "covariates only, true SD 0.2, 2,779-3,552 recoveries per clinic): non-centred 2 "
+        "divergences (clinic block), R-hat 1.004, bulk / tail ESS 721 / 1,051; centred 0, "
+        "1.004, 5,615 / 2,726.",
+        "- **Intercepts summing to zero weighted by recoveries** (`build.level_weights`, "
+        "`model_config[\"group_weights\"]` = `\"events\"`; `u = v - (w . v)` for the "
+        "equal-weight zero-sum `v`). With equal weights the data pin `alpha + u_big = "
+        "alpha + sigma_u * z_big` of a big clinic beside a tiny one, a curved ridge in the "
+        "non-centred coordinates; with recovery weights the big clinic stands at the "
+        "baseline. 2 clinics of 1 and 599 patients, true SD 0.6: equal weights 2 "
+        "divergences (clinic block), bulk ESS 1,140; recovery weights 0, bulk ESS 2,830 "
+        "(true SD 0: 0 divergences, ESS 2,155, against 4 at 4c5a1fa). The weights change "
+        "only which average clinic `alpha` stands for; contrasts, `sigma_u` and "
+        "predictions for known clinics are the same model.",
+        "",
+        "The table below is the grid rerun with both changes (`benchmarks/"
+        "multicentre_grid.csv`, written by `benchmarks/multicentre_grid.py --write-docs`). "
+        "Every fit uses the defaults (nutpie, 4 chains x 1000 tuning + 1000 draws, "
+        "target_accept 0.95, low-rank mass matrix, automatic parameterisation) with "
+        "`group=\"clinic\"`; cohorts `fb.simulate_cohort(n, n_clinics=J, clinic_sd=sd, "
+        "clinic_sizes=..., random_seed=seed)`, sampling seed = cohort seed. `issue` rows: "
+        "the cohorts issue 13 reported as diverging (clinics assigned at random, true "
+        "clinic SD 0.5); `grid` rows: balanced clinics or geometric sizes from 1 patient "
+        "up (`unbalanced`). Run order: the cells that diverged at 4c5a1fa, the issue's "
+        "cohorts, true SD 0.2, the rest; seed 1 of every cell before seed 2. 2 cores "
+        "shared with four other engineers' runs (load 7-9), under `nice -n 10`: times are "
+        "indicative only. The commit column is the library commit each row was run with. "
+        f"The rule picked: {picked}.",
         "",
         f"**{len(d)} fits with the default settings: {n_div} with any divergence, "
         f"{int((~ok).sum())} missing R-hat < 1.01 or ESS > 400.**",
@@ -221,8 +241,12 @@ def markdown(df: pd.DataFrame, seeds) -> str:
         parts += ["", f"{r['n_clinics']} clinics / {r['n_patients']:,} patients "
                   f"({r['preset']}, {r['clinic_sizes']}, true SD {r['clinic_sd']:g}, seed "
                   f"{r['seed']}): {r['divergences']} divergence(s); "
-                  f"`block_diagnostics` attributes them to: {block} (posterior saved as "
-                  "`benchmarks/*.nc` for inspection, not committed)."]
+                  f"`block_diagnostics` attributes them to: {block}"
+                  + ("" if block in ("clinic", "no single block") else
+                     " (not the clinic block; the factors' centring rule is unchanged "
+                     "since 4c5a1fa)")
+                  + " (posterior saved as `benchmarks/*.nc` for inspection, not "
+                  "committed)."]
     missing = not_run(df, seeds)
     n_cells = 30 * len(seeds)
     if len(missing) == 30:
@@ -233,7 +257,10 @@ def markdown(df: pd.DataFrame, seeds) -> str:
                   "and the issue's cohorts came first. Run them with `nice -n 10 python "
                   "benchmarks/multicentre_grid.py --preset grid --seeds 1 2`."]
     else:
-        parts += ["", "Grid cells **not run** (time): " + ("none." if not missing else "")]
+        n_lost = sum(len(m.split("seed(s) ")[1].split(", ")) for m in missing)
+        parts += ["", f"Grid runs done: {n_cells - n_lost} of {n_cells}. Grid cells **not "
+                  "run** (time; the run was stopped for the deadline): "
+                  + ("none." if not missing else "")]
         parts += [f"- {m}" for m in missing]
     return "\n".join(parts) + "\n"
 

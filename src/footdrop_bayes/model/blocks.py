@@ -62,8 +62,8 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
         factors = [v[2:] for v in names if v.startswith("b_")]
     group = _attr_json(attrs, "group")
     if group is None:
-        group = next((v[2:] for v in names if v.startswith("u_") and not v.endswith("_z")),
-                     None)
+        group = next((v[2:] for v in names if v.startswith("u_")
+                      and not v.endswith(("_z", "_raw"))), None)
     blocks: dict[str, tuple[str, list[str], str | None]] = {}
     used: set[str] = set()
 
@@ -79,7 +79,7 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
         "tau")
     if group:
         add(group, "group", [f"u_{group}", f"u_{group}_z", f"sigma_{group}",
-                             f"sigma_{group}_z"], f"sigma_{group}")
+                             f"sigma_{group}_z", f"u_{group}_raw"], f"sigma_{group}")
     add("covariates", "covariates", ["beta_std", "beta"], None)
     add("baseline", "baseline", ["alpha", "alpha_first", "alpha_step_z", "rw_z", "sigma_rw"],
         "sigma_rw")

@@ -95,29 +95,22 @@ def group_min_events(config: dict) -> int:
 
 
 def group_min_groups(config: dict) -> int:
-    """Number of groups from which the data, not the prior, pin the group scale.
+    """Number of groups the group needs before it may be written centred: 1 by default.
 
-    ``config["centred_min_groups"]`` if set; otherwise derived from the prior. Even with
-    every group effect known exactly, ``J`` sum-to-zero effects pin ``sigma_u`` only to
-    ``sum(u^2) / sigma_u^2 ~ chi2_{J-1}``: the 98% interval of ``log sigma_u`` has width
-    ``0.5 log(chi2_{J-1}(0.99) / chi2_{J-1}(0.01))``. The scale counts as pinned when that
-    width is at most half the prior's (``2 * 2.326 * group_log_sd``), i.e. when the data
-    carry most of the information on the scale: 11 groups with the defaults (the width
-    is 5.3 for 2 groups, 3.1 for 3, 2.3 for 4 - as wide as the prior's 2.3 - and 1.1 for
-    11). With fewer groups the posterior of ``sigma_u`` spans its prior down to the floor
-    whatever the events per group, and the centred form has a funnel there.
+    ``config["centred_min_groups"]`` overrides it. The number of groups does not enter
+    the default rule: with few groups ``sigma_u`` is barely identified and its posterior
+    spans its prior down to the floor, but the centred form only has a funnel where the
+    conditional SD of each ``u_j`` given ``sigma_u`` is set by ``sigma_u``. When every
+    group's data pin its effect more tightly than the scale's floor
+    (:func:`group_min_events`), that conditional SD is the data's, whatever ``sigma_u``,
+    and the centred form is nearly Gaussian; the non-centred one then has the ridge
+    ``u_j = sigma_u * z_j`` (measured on 4 clinics of 5,000 patients: non-centred 2
+    divergences and bulk ESS 721, centred 0 and 5,615; the earlier default of 11 groups
+    left the 200,000-patient benchmark's 4 clinics non-centred with 13 divergences;
+    docs/validation_model.md#multi-centre-grid).
     """
     value = config.get("centred_min_groups")
-    if value is not None:
-        return int(value)
-    from scipy.stats import chi2, norm
-
-    prior_width = 2 * norm.ppf(0.99) * config["group_log_sd"]
-    for j in range(2, 10_000):
-        width = 0.5 * np.log(chi2.ppf(0.99, j - 1) / chi2.ppf(0.01, j - 1))
-        if width <= prior_width / 2:
-            return j
-    return 10_000
+    return 1 if value is None else int(value)
 
 
 def levels_centred(events, min_events: int, min_levels: int = 1) -> bool:
@@ -161,10 +154,11 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     - Factors: every level has at least :func:`centred_min_events` recoveries (log-rate
       SE ``1/sqrt(e)`` below the 1% quantile of ``sigma_f``, 0.22: 21 events).
     - The group (clinics): the same rule (:func:`levels_centred`) against the group
-      scale's own floor (:func:`group_min_events`: 114 recoveries in every group), and
-      only with at least :func:`group_min_groups` groups (11): with fewer, the group
-      scale is barely identified whatever the events per group and stays near its prior,
-      floor included, so the group is always non-centred.
+      scale's own floor (:func:`group_min_events`: 114 recoveries in every group),
+      whatever the number of groups (:func:`group_min_groups`). Its effects sum to zero
+      weighted by recoveries (:func:`level_weights`), so that the baseline stands for
+      the information-weighted average clinic and a large clinic's effect does not
+      trade off against it (``config["group_weights"]``: ``"events"``, or ``"equal"``).
     - Baseline: every crude step of the random walk has SE
       (:func:`baseline_step_se`) below the 10% quantile of ``sigma_rw`` (:func:`rw_floor`,
       0.13; :data:`BASELINE_QUANTILE`, measured): about 115 recoveries in every month.
@@ -262,7 +256,7 @@ def _factor_scales(data: ModelData, config: dict):
     return tau * lam
 
 
-def level_effects(name: str, z_name: str, sigma, choice: str, dims: str):
+def level_effects(name: str, z_name: str, sigma, choice: str, dims: str, weights=None):
     """Sum-to-zero level effects of scale ``sigma``: the one code path of factors and groups.
 
     Centred: ``name ~ ZeroSumNormal(sigma)``; non-centred: ``z_name ~ ZeroSumNormal(1)`` and
@@ -270,11 +264,35 @@ def level_effects(name: str, z_name: str, sigma, choice: str, dims: str):
     effects from trading off against the baseline hazard (for clinic intercepts, the
     common shift of all clinics against ``alpha``: measured, see
     docs/validation_model.md#multi-centre-grid).
+
+    ``weights`` (a vector summing to 1, one per level; ``None``: equal) moves the
+    constraint to ``sum(weights * effects) = 0``: the effects are
+    ``v - (weights . v)`` of the equal-weight ``v`` above (a ``ZeroSumNormal`` in its
+    centred form, then named ``<name>_raw``), i.e. iid normal effects projected along the
+    all-ones direction, the same prior up to which average level the baseline stands
+    for. With weights proportional to the recoveries per level (:func:`level_weights`)
+    the baseline is the information-weighted average level, which the data pin by
+    themselves, so that a large level's ``alpha + sigma * z`` is no curved ridge in the
+    non-centred form (measured on clinics of 1 and 599 patients:
+    docs/validation_model.md#multi-centre-grid).
     """
+    if weights is None:
+        if choice == "centred":
+            return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+        z = pm.ZeroSumNormal(z_name, sigma=1.0, dims=dims)
+        return pm.Deterministic(name, sigma * z, dims=dims)
     if choice == "centred":
-        return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+        v = pm.ZeroSumNormal(f"{name}_raw", sigma=sigma, dims=dims)
+        return pm.Deterministic(name, v - pt.dot(weights, v), dims=dims)
     z = pm.ZeroSumNormal(z_name, sigma=1.0, dims=dims)
-    return pm.Deterministic(name, sigma * z, dims=dims)
+    return pm.Deterministic(name, sigma * (z - pt.dot(weights, z)), dims=dims)
+
+
+def level_weights(events) -> np.ndarray:
+    """Weights of the constraint of :func:`level_effects`: recoveries per level, summing
+    to 1 (equal weights when there is no recovery at all)."""
+    e = np.asarray(events, float)
+    return e / e.sum() if e.sum() > 0 else np.full(e.size, 1.0 / max(e.size, 1))
 
 
 def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict):
@@ -302,10 +320,16 @@ def _group_scale(data: ModelData, config: dict):
         f"sigma_{g}", pt.exp(np.log(config["group_median"]) + config["group_log_sd"] * z))
 
 
-def _group_effects(data: ModelData, config: dict, choice: str, codes):
+def _weights(d: dict, config: dict):
+    """The group's constraint weights: recoveries (``config["group_weights"]`` =
+    ``"events"``, the default) or ``None`` for equal weights (``"equal"``)."""
+    return d["group_weights"] if config.get("group_weights", "events") == "events" else None
+
+
+def _group_effects(data: ModelData, config: dict, choice: str, codes, weights=None):
     g = data.group
     sigma = _group_scale(data, config)
-    u = level_effects(f"u_{g}", f"u_{g}_z", sigma, choice, g)
+    u = level_effects(f"u_{g}", f"u_{g}_z", sigma, choice, g, weights)
     return u[codes]
 
 
@@ -334,7 +358,8 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
         if data.smooth:                  # issue 11: wiggly parts of smooth terms
             eta = eta + smooth_effects(data, config, d)
         if data.group:
-            eta = eta + _group_effects(data, config, choices[data.group], codes[data.group])
+            eta = eta + _group_effects(data, config, choices[data.group], codes[data.group],
+                                       _weights(d, config))
         weight = d["pattern_weight"]
         eta = eta + pt.zeros_like(weight)
         if getattr(data, "tv", None):  # time-varying terms (issue 10)
@@ -367,6 +392,8 @@ def data_arrays(data: ModelData) -> dict:
         "pattern_weight": np.asarray(pat["weight"], float),
         "grid_widths": np.asarray(data.widths, float),
     }
+    if data.group:
+        out["group_weights"] = level_weights(data.events_per_level(data.group))
     if getattr(data, "tv", None):  # time-varying paths (issue 10)
         from .tv_build import tv_data_arrays
 

@@ -49,8 +49,9 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     Prior SD of the log hazard ratio per standard deviation of a numeric covariate:
     a 7-fold hazard ratio per SD is at 2 prior SDs.
 ``group_median`` (0.3), ``group_log_sd`` (0.5)
-    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` (sum-to-zero, like the
-    factors' level effects: deviations from the study's average clinic) has the same kind of
+    The SD ``sigma_u`` of the clinic / centre intercepts ``u_g`` (sum-to-zero like the
+    factors' level effects, weighted by recoveries: deviations from the study's
+    recovery-weighted average clinic, see ``group_weights``) has the same kind of
     zero-avoiding prior as the factor scales, written on the log scale
     (``sigma_<group>_z ~ N(0, 1)``, ``sigma_<group>`` deterministic):
     ``log sigma_u ~ N(log 0.3, 0.5)``, median 0.3, 98% between 0.094 and 0.96. On the
@@ -74,11 +75,11 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     of the block's scale, non-centred otherwise. For a factor: every level holds at least
     21 recoveries (a level's log-rate SE ``1/sqrt(e)`` below the 1% quantile of
     ``sigma_f``, 0.22). For the group, by the same code path: every group holds at least
-    114 recoveries (below the 1% quantile of ``sigma_u``, 0.094) **and** there are at
-    least 11 groups (``centred_min_groups``, None: derived from ``group_log_sd``; with
-    fewer, even exactly known effects leave ``sigma_u`` about as uncertain as its prior,
-    so the group is never centred). For the baseline: every crude month-to-month step has SE
-    ``sqrt(1/e_k + 1/e_{k-1})`` below the 10% quantile of ``sigma_rw``, 0.13 (about 115
+    114 recoveries (below the 1% quantile of ``sigma_u``, 0.094), whatever the number of
+    groups (``centred_min_groups``, None: 1; a clinic pinned by its data has no funnel in
+    the centred form however poorly 2-4 clinics identify ``sigma_u``). For the
+    baseline: every crude month-to-month step has SE ``sqrt(1/e_k + 1/e_{k-1})`` below
+    the 10% quantile of ``sigma_rw``, 0.13 (about 115
     recoveries in every interval; the 10% rather than 1% was measured: see
     docs/validation_model.md). Once the likelihood fixes the effects, the centred
     form is the well-conditioned one; before that the prior shapes the posterior and the
@@ -89,6 +90,13 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     ``"non-centred"`` force one choice, or give a dict ``{name: choice}`` per factor /
     ``"baseline"`` / group name. ``centred_min_groups`` (a number) overrides the
     number of groups needed before the group can be centred.
+``group_weights`` ("events")
+    The group intercepts sum to zero weighted by each group's recoveries (``"events"``)
+    or with equal weights (``"equal"``). Only which average clinic the baseline stands
+    for changes (the clinics' contrasts, ``sigma_u`` and every prediction for a known
+    clinic are the same model); with recoveries as weights the baseline is pinned by the
+    data on its own, which removed the divergences of a 1-patient clinic beside a
+    599-patient one (docs/validation_model.md#multi-centre-grid).
 ``collapse`` (True)
     Collapse identical (covariate pattern, interval) rows into weighted terms.
 ``smooth_basis`` ("pspline"), ``smooth_k`` (10), ``smooth_sigma`` (0.5), ``hsgp_m`` (12), \
@@ -124,6 +132,7 @@ DEFAULT_MODEL_CONFIG: dict = {
     "parameterization": "auto",
     "centred_min_events": None,
     "centred_min_groups": None,
+    "group_weights": "events",
     "collapse": True,
     # smooth terms (RecoveryModel(smooth=[...]); model/smooth.py, docs/model.md)
     "smooth_basis": "pspline",
@@ -191,6 +200,9 @@ def model_config(user: dict | None = None) -> dict:
     if bad:
         raise ValueError(f"model_config['parameterization'] must be one of "
                          f"{PARAMETERIZATIONS} (or a dict of them), got {bad}")
+    if cfg["group_weights"] not in ("events", "equal"):
+        raise ValueError("model_config['group_weights'] must be 'events' or 'equal', "
+                         f"got {cfg['group_weights']!r}")
     return cfg
 
 

@@ -315,7 +315,8 @@ class RecoveryModel:
         ----------
         data : DataFrame, optional
             Covariate profiles (columns: the model's factors and covariates, optionally
-            the group; a missing/unknown group means a zero clinic effect); its index
+            the group; a missing/unknown group means a zero clinic effect, the
+            recovery-weighted average clinic); its index
             labels the ``patient`` dim. Default: the cohort's patients.
 
         Returns
