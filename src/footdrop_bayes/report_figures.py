@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from functools import partial
 from pathlib import Path
@@ -50,9 +51,12 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         are still drawn; figures that do not apply to the model's terms are noted.
         Without it the first failure raises.
     jobs : int, optional
-        With ``problems``: worker processes drawing the figures in parallel (forked;
-        default one per core, :func:`~footdrop_bayes.report_workers.default_jobs`);
-        ``1`` draws them in this process. Without ``problems`` always in this process.
+        With ``problems``: worker processes drawing the figures in parallel (forked,
+        :func:`~footdrop_bayes.report_workers.run_steps`). Default: the environment
+        variable ``FOOTDROP_BAYES_FIGURE_JOBS``, else 1 (in this process): measured on a
+        shared 2-core machine, 2 workers were slower than 1 in a fresh process at load 5
+        and faster only at load 9 (docs/performance.md). Without ``problems`` always in
+        this process.
     """
     lvl = f"{100 * a.interval:g}%"
     model, unit = a.model, a.cohort.time_unit
@@ -151,6 +155,11 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
     if problems is None:                   # direct calls: in this process, errors raise
         return {stem: drawers[stem][1] for stem, render in renders.items() if render()}
     # the report: figures in parallel worker processes (report_workers), failures named
+    if jobs is None:
+        try:
+            jobs = max(1, int(os.environ.get("FOOTDROP_BAYES_FIGURE_JOBS", "1")))
+        except ValueError:
+            jobs = 1
     for stem, failure in zip(renders, run_steps(list(renders.values()), jobs),
                              strict=True):
         if failure is None:
