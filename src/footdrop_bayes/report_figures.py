@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,6 +17,7 @@ from .model.prior_curves import prior_recovery_shares
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import curve_note, has_terms, posterior_curve_panels
+from .report_workers import failure_exception, run_steps
 
 
 def _kms(a: Analysis) -> dict:
@@ -27,7 +30,8 @@ def _kms(a: Analysis) -> dict:
 
 
 def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: int = 300,
-                   random_seed: int = 0, problems: Problems | None = None) -> dict[str, str]:
+                   random_seed: int = 0, problems: Problems | None = None,
+                   jobs: int | None = None) -> dict[str, str]:
     """Draw every figure of the report into ``folder``; return ``{stem: caption}``.
 
     Parameters
@@ -46,6 +50,13 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         When given, a figure that fails is recorded there (and warned) and the others
         are still drawn; figures that do not apply to the model's terms are noted.
         Without it the first failure raises.
+    jobs : int, optional
+        With ``problems``: worker processes drawing the figures in parallel (forked,
+        :func:`~footdrop_bayes.report_workers.run_steps`). Default: the environment
+        variable ``FOOTDROP_BAYES_FIGURE_JOBS``, else 1 (in this process): measured on a
+        shared 2-core machine, 2 workers were slower than 1 in a fresh process at load 5
+        and faster only at load 9 (docs/performance.md). Without ``problems`` always in
+        this process.
     """
     lvl = f"{100 * a.interval:g}%"
     model, unit = a.model, a.cohort.time_unit
@@ -126,8 +137,9 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
     if len(a.ranking) < 2:
         drawers.pop("factor_ranking")
     captions = {}
+    renders = {}
     pymc_log = logging.getLogger("pymc")
-    for stem, (draw, caption) in drawers.items():
+    for stem, (draw, _caption) in drawers.items():
         def render(draw=draw, stem=stem):
             level = pymc_log.level
             pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from prior draws
@@ -146,9 +158,27 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             finally:
                 plt.close(fig)
             return True
-        if attempt(f"figure {stem!r}", render, problems):
-            captions[stem] = caption
+        renders[stem] = render
+    if problems is None:                   # direct calls: in this process, errors raise
+        return {stem: drawers[stem][1] for stem, render in renders.items() if render()}
+    # the report: figures in parallel worker processes (report_workers), failures named
+    if jobs is None:
+        try:
+            jobs = max(1, int(os.environ.get("FOOTDROP_BAYES_FIGURE_JOBS", "1")))
+        except ValueError:
+            jobs = 1
+    for stem, failure in zip(renders, run_steps(list(renders.values()), jobs),
+                             strict=True):
+        if failure is None:
+            captions[stem] = drawers[stem][1]
+        else:
+            attempt(f"figure {stem!r}", partial(_raise, failure_exception(failure)),
+                    problems)
     return captions
+
+
+def _raise(exc: Exception):
+    raise exc
 
 
 def curve_factors(a: Analysis) -> list[str]:

@@ -1,0 +1,66 @@
+"""Where nutpie's numba compilation of a RecoveryModel goes, phase by phase (CPU seconds).
+
+Run:  python benchmarks/profile_compile.py [--freeze]
+      PYTENSOR_FLAGS=base_compiledir=/tmp/empty python benchmarks/profile_compile.py
+      (the second form: a cold pytensor disk cache, as on a user's first fit)
+
+Builds the bundled cohort's default model and times, in CPU seconds of this process
+(less sensitive to other jobs on the machine than wall time):
+``nutpie.compile_pymc._make_functions`` (graph rewriting, gradient, pytensor's numba code
+generation and disk-cache load) and each ``numba.cfunc`` (nutpie's logp and expand
+wrappers, which compile and link pytensor's functions). ``--freeze`` compiles with
+nutpie's ``freeze_model=True`` (data as constants: no ``with_data`` reuse). Timings are
+not tests: record them in docs/performance.md with the machine and load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--freeze", action="store_true", help="nutpie freeze_model=True")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    t = time.process_time()
+    import numba
+    import nutpie
+    import nutpie.compile_pymc as ncp
+
+    from footdrop_bayes.datasets import load_study_cohort
+    from footdrop_bayes.model.recovery_model import RecoveryModel
+
+    print(f"imports {time.process_time() - t:.1f} s")
+    rm = RecoveryModel(load_study_cohort(), sampler_config={"nutpie_backend": "numba"})
+    model = rm.model
+    make_functions, cfunc = ncp._make_functions, numba.cfunc
+
+    def timed_make_functions(*a, **k):
+        t0 = time.process_time()
+        out = make_functions(*a, **k)
+        print(f"  _make_functions {time.process_time() - t0:.1f} s")
+        return out
+
+    def timed_cfunc(*a, **k):
+        decorate = cfunc(*a, **k)
+
+        def wrap(f):
+            t0 = time.process_time()
+            out = decorate(f)
+            print(f"  numba.cfunc({f.__name__}) {time.process_time() - t0:.1f} s")
+            return out
+        return wrap
+
+    ncp._make_functions, numba.cfunc = timed_make_functions, timed_cfunc
+    t0 = time.process_time()
+    nutpie.compile_pymc_model(model, backend="numba", freeze_model=args.freeze)
+    print(f"compile {time.process_time() - t0:.1f} s CPU (freeze_model={args.freeze}, "
+          f"load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

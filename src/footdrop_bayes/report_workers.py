@@ -1,0 +1,102 @@
+"""Run the report's figure steps in worker processes, results in their original order.
+
+Rendering the figures of a report is a dozen independent, single-threaded steps (drawing,
+then PNG at 300 dpi and PDF), and measured the second-largest part of a command-line fit
+(docs/performance.md). On a machine with more than one core they are spread over forked
+worker processes: a fork shares the finished analysis without copying or pickling it,
+and each worker writes its own files. What each step returns is only its failure, if
+any, as ``(exception type name, message)``, so the caller records it exactly as a failure
+in its own process would be recorded (:func:`~footdrop_bayes.report_guard.attempt`).
+
+A worker that dies (killed, out of memory) never loses the other figures: the steps it
+had not finished are run again in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+#: Most worker processes used by default (figures are few; memory is shared until written).
+MAX_JOBS = 4
+
+_STEPS: Sequence[Callable[[], object]] = ()
+
+
+def default_jobs(n_steps: int) -> int:
+    """Worker processes for ``n_steps`` steps: the cores this process may use, at most
+    :data:`MAX_JOBS` and ``n_steps``; 1 where ``fork`` is unavailable."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:                              # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS, n_steps))
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    return type(exc).__name__, str(exc)
+
+
+def _run(index: int):
+    try:
+        _STEPS[index]()
+    except Exception as exc:     # reported to the parent, which records it
+        return _failure(exc)
+    return None
+
+
+def failure_exception(failure: tuple[str, str]) -> Exception:
+    """An exception whose type name and message are those of ``failure``
+    (``f"{type(e).__name__}: {e}"`` reads the same as the worker's original)."""
+    name, message = failure
+    return type(name, (Exception,), {})(message)
+
+
+def run_steps(steps: Sequence[Callable[[], object]], jobs: int | None = None
+              ) -> list[tuple[str, str] | None]:
+    """Run every step; return, in order, ``None`` for a success or ``(type, message)``.
+
+    Parameters
+    ----------
+    steps : sequence of callables
+        Independent steps without arguments (their return values are discarded).
+    jobs : int, optional
+        Worker processes (forked); default :func:`default_jobs`. ``1`` runs every step
+        in this process.
+    """
+    global _STEPS
+    steps = list(steps)
+    jobs = default_jobs(len(steps)) if jobs is None else max(1, int(jobs))
+    results: list = [False] * len(steps)                 # False: not run yet
+    if jobs > 1 and len(steps) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        for stream in (sys.stdout, sys.stderr):          # nothing buffered twice
+            stream.flush()
+        _STEPS = steps
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(steps)),
+                                     mp_context=multiprocessing.get_context("fork")) as ex:
+                futures = [ex.submit(_run, i) for i in range(len(steps))]
+                for i, fut in enumerate(futures):
+                    try:
+                        results[i] = fut.result()
+                    except BrokenProcessPool:            # rerun below, in this process
+                        pass
+        except (OSError, BrokenProcessPool):             # could not fork: run here
+            pass
+        finally:
+            _STEPS = ()
+    for i, step in enumerate(steps):
+        if results[i] is False:
+            try:
+                step()
+                results[i] = None
+            except Exception as exc:     # recorded by the caller
+                results[i] = _failure(exc)
+    return results

@@ -1,0 +1,67 @@
+"""Figure steps in worker processes: order, failures and dead workers (report_workers)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from footdrop_bayes.report_guard import Problems, attempt
+from footdrop_bayes.report_workers import failure_exception, run_steps
+
+pytestmark = pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="fork is not available")
+
+
+def _writer(path, text):
+    def step():
+        path.write_text(text)
+    return step
+
+
+def _fails():
+    raise ValueError("no such level: 'x'")
+
+
+def test_steps_run_in_workers_write_their_files_in_order(tmp_path):
+    steps = [_writer(tmp_path / f"{i}.txt", f"step {i}") for i in range(5)]
+    steps.insert(2, _fails)
+    results = run_steps(steps, jobs=2)
+    assert len(results) == 6
+    assert results[2] == ("ValueError", "no such level: 'x'")
+    assert [r for i, r in enumerate(results) if i != 2] == [None] * 5
+    assert sorted(p.read_text() for p in tmp_path.iterdir()) == [f"step {i}"
+                                                                 for i in range(5)]
+
+
+def test_a_workers_failure_is_recorded_as_its_own_would_be():
+    serial, parallel = Problems(), Problems()
+    (failure,) = run_steps([_fails], jobs=2)
+    with pytest.warns(Warning):
+        attempt("figure 'forest'", _fails, serial)
+    with pytest.warns(Warning):
+        attempt("figure 'forest'", lambda: (_ for _ in ()).throw(failure_exception(failure)),
+                parallel)
+    assert parallel.failures == serial.failures == [
+        "figure 'forest' could not be produced (ValueError: no such level: 'x')"]
+
+
+def test_a_dead_worker_loses_no_step(tmp_path):
+    parent = os.getpid()
+
+    def dies_in_a_worker():
+        if os.getpid() != parent:
+            os._exit(3)                                  # killed, e.g. out of memory
+        (tmp_path / "rerun.txt").write_text("here")
+
+    steps = [dies_in_a_worker] + [_writer(tmp_path / f"{i}.txt", "ok") for i in range(3)]
+    assert run_steps(steps, jobs=2) == [None] * 4
+    assert (tmp_path / "rerun.txt").read_text() == "here"
+    assert len(list(tmp_path.glob("?.txt"))) == 3
+
+
+def test_one_job_runs_in_this_process():
+    seen = []
+    assert run_steps([lambda: seen.append(os.getpid())] * 2, jobs=1) == [None, None]
+    assert seen == [os.getpid()] * 2
