@@ -83,3 +83,18 @@ def test_weighted_quantile_is_the_expanded_sample_quantile():
     expanded = pd.Series(np.repeat(x, w.astype(int)))
     for q in (0.25, 0.5, 0.75):
         assert weighted_quantile(x, w, q) == pytest.approx(expanded.quantile(q))
+
+
+def test_saved_collapsed_model_reloads_with_its_weights(collapsed_model, tmp_path):
+    """A collapsed cohort's patients per row survive save/load (else every summary after
+    loading would count one patient per pattern)."""
+    path = tmp_path / "collapsed.nc"
+    collapsed_model.save(path)
+    loaded = fb.RecoveryModel.load(path)
+    assert loaded.cohort.is_collapsed
+    np.testing.assert_array_equal(loaded.cohort.weights.to_numpy(),
+                                  collapsed_model.cohort.weights.to_numpy())
+    assert loaded.cohort.n_patients == collapsed_model.cohort.n_patients == 400
+    pd.testing.assert_frame_equal(fb.recovery_probabilities(loaded, times=[6]),
+                                  fb.recovery_probabilities(collapsed_model, times=[6]),
+                                  rtol=1e-12)

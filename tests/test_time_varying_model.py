@@ -125,3 +125,19 @@ def test_swimmer_plot_draws_one_bar_per_run(tv_model):
     iv = cohort.intervals.loc[shown]
     assert len(ax.lines) == int(iv["event"].sum() + iv["withdrawn"].sum())
     plt.close(fig)
+
+
+def test_save_and_load_keep_the_paths(tv_model, tmp_path):
+    """A saved time-varying fit reloads with its paths, levels and lag: same regimes."""
+    path = tmp_path / "tv.nc"
+    tv_model.save(path)
+    loaded = RecoveryModel.load(path)
+    assert type(loaded) is type(tv_model)
+    assert loaded.time_varying == tv_model.time_varying
+    np.testing.assert_array_equal(loaded.cohort.time_varying_paths["treatment"],
+                                  tv_model.cohort.time_varying_paths["treatment"])
+    assert loaded.cohort.lag == tv_model.cohort.lag
+    regimes = {"never switch": "never switch", "surgery from 2": ("surgery", 2.0)}
+    a = stv.regime_recovery(loaded, regimes)
+    b = stv.regime_recovery(tv_model, regimes)
+    np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-12)

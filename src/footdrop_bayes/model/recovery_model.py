@@ -244,6 +244,11 @@ class RecoveryModel:
             ds[f] = ("patient", self.data.codes[f])
         for c in self.covariates:
             ds[c] = ("patient", self.cohort.covariates[c].to_numpy(float))
+        if self.cohort.weights is not None:     # a collapsed cohort: patients per row
+            ds["cohort_weight"] = ("patient", self.cohort.weights.to_numpy(float))
+        for n in getattr(self.cohort, "time_varying", ()):   # paths, to reload the cohort
+            ds[f"tv_path_{n}"] = (("patient", "tv_interval"),
+                                  np.asarray(self.cohort.time_varying_paths[n], np.int64))
         pat = self.data.patterns
         ds["pattern_of"] = ("patient", self.data.pattern_of)
         ds["pattern_weight"] = ("pattern", pat["weight"])
@@ -534,9 +539,6 @@ class RecoveryModel:
         """
         idata = az.from_netcdf(str(path))
         attrs = idata.posterior.attrs
-        if "time_varying" in attrs:  # issue 10: paths are not saved yet
-            raise NotImplementedError(f"{path}: loading a model with time-varying terms is "
-                                      "not supported yet; refit it from the cohort")
         if attrs.get("format") != FORMAT:
             raise ValueError(f"{path} was not saved by RecoveryModel.save ({FORMAT})")
         if attrs.get("library_version") != _version():
@@ -544,12 +546,13 @@ class RecoveryModel:
                              f"{attrs.get('library_version')}, this is {_version()}; refit "
                              "the model with this version")
         cohort = _cohort_from_idata(idata)
+        smooth = json.loads(attrs.get("smooth", "[]"))
         model = cls(cohort, factors=json.loads(attrs["factors"]),
                     covariates=json.loads(attrs["covariates"]),
                     group=json.loads(attrs["group"]),
                     model_config=json.loads(attrs["model_config"]),
                     sampler_config=json.loads(attrs["sampler_config"]),
-                    smooth=json.loads(attrs.get("smooth", "[]")))
+                    **({"smooth": smooth} if smooth else {}))
         rebuilt = model._spec()
         for key in ("model_config", "factors", "covariates", "group", "levels", "grid",
                     "parameterization", "model_variables"):
@@ -592,6 +595,18 @@ def _cohort_from_idata(idata) -> Cohort:
         cov[f] = pd.Categorical.from_codes(cd[f].values, categories=levels[f])
     for c in numeric:
         cov[c] = cd[c].values
-    return Cohort(iv, cov, factors=factors + ([group] if group else []), numeric=numeric,
-                  grid=np.array(json.loads(attrs["grid"])), follow_up=attrs["follow_up"],
-                  time_unit=attrs["time_unit"])
+    weights = cd["cohort_weight"].values if "cohort_weight" in cd else None
+    cohort = Cohort(iv, cov, factors=factors + ([group] if group else []), numeric=numeric,
+                    grid=np.array(json.loads(attrs["grid"])), follow_up=attrs["follow_up"],
+                    time_unit=attrs["time_unit"], weights=weights)
+    tv = json.loads(attrs.get("time_varying", "[]"))
+    if tv:   # issue 10: the paths and their levels; the baseline is the first interval
+        tv_levels = json.loads(attrs["time_varying_levels"])
+        paths = {n: cd[f"tv_path_{n}"].values.astype(np.int64) for n in tv}
+        cohort.covariates = cohort.covariates.assign(**{
+            n: pd.Categorical.from_codes(paths[n][:, 0], categories=tv_levels[n])
+            for n in tv})
+        cohort.time_varying, cohort.time_varying_paths = tuple(tv), paths
+        cohort.time_varying_levels = tv_levels
+        cohort.lag = int(attrs.get("lag", 0))
+    return cohort

@@ -106,10 +106,7 @@ class TimeVaryingRecoveryModel(RecoveryModel):
         spec = super()._spec()
         spec["time_varying"] = json.dumps(self.time_varying)
         spec["lag"] = int(self.cohort.lag)
+        spec["time_varying_levels"] = json.dumps(
+            {n: [str(x) for x in self.cohort.time_varying_levels[n]]
+             for n in self.time_varying})
         return spec
-
-    @classmethod
-    def load(cls, path):
-        """Not supported yet for time-varying models (the paths are not saved)."""
-        raise NotImplementedError("loading a saved model with time-varying terms is not "
-                                  "supported yet: refit it from the cohort")
