@@ -72,14 +72,9 @@ def type_patterns(patterns: pd.DataFrame, factors, numeric, *, table: str,
     category, else the level with most patients (ties by sort order). Missing and
     non-numeric values are checked before collapsing, where the patients can be named.
     """
-    reference = dict(reference or {})
-    unknown = [c for c in reference if c not in factors]
-    if unknown:
-        raise DataError(f"reference levels given for columns that are not factors: {unknown}")
-    overlap = set(factors) & set(numeric)
-    if overlap:
-        raise DataError(f"{table}: columns listed both as factors and covariates: "
-                        f"{sorted(overlap)}")
+    from .covariates import check_roles
+
+    reference = check_roles(factors, numeric, reference, table)
     w = patterns["weight"].to_numpy(float)
     out = patterns[list(factors) + list(numeric)].copy()
     for col in numeric:

@@ -140,6 +140,22 @@ def _order_levels(s: pd.Series, reference) -> list:
     return [reference] + [lv for lv in levels if lv != reference]
 
 
+def check_roles(factors, numeric, reference: dict | None, table: str) -> dict:
+    """Reference levels only for factors, no column both factor and covariate.
+
+    Returns the reference levels as a dict. Raises ``DataError`` naming the columns.
+    """
+    reference = dict(reference or {})
+    unknown = [c for c in reference if c not in factors]
+    if unknown:
+        raise DataError(f"reference levels given for columns that are not factors: {unknown}")
+    overlap = set(factors) & set(numeric)
+    if overlap:
+        raise DataError(f"{table}: columns listed both as factors and covariates: "
+                        f"{sorted(overlap)}")
+    return reference
+
+
 def type_covariates(df: pd.DataFrame, factors: list[str], numeric: list[str], *, table: str,
                     reference: dict | None = None, dropna: bool = False
                     ) -> tuple[pd.DataFrame, pd.Index]:
@@ -158,14 +174,7 @@ def type_covariates(df: pd.DataFrame, factors: list[str], numeric: list[str], *,
     dropna : bool
         Drop patients with missing values (with a warning naming them) instead of raising.
     """
-    reference = dict(reference or {})
-    unknown = [c for c in reference if c not in factors]
-    if unknown:
-        raise DataError(f"reference levels given for columns that are not factors: {unknown}")
-    overlap = set(factors) & set(numeric)
-    if overlap:
-        raise DataError(f"{table}: columns listed both as factors and covariates: "
-                        f"{sorted(overlap)}")
+    reference = check_roles(factors, numeric, reference, table)
     cols = list(factors) + list(numeric)
     out = df[cols].copy()
     missing = out.isna()

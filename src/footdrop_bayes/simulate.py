@@ -297,20 +297,8 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         dropout = _dropout_by_level(rng, patients, rate_by, withdrawal_rate, follow_up)
     t_complete = _post_withdrawal(t_rec, dropout, post_delta, np.asarray(base))
 
-    months = np.arange(follow_up + 1)
-    attended = rng.random((n_patients, follow_up + 1)) >= missed_visit_rate
-    attended[:, 0] = True
-    attended[:, -1] = True
-    attended &= months[None, :] <= dropout[:, None]
-    recovered = months[None, :] >= t_rec[:, None]
-    # a recovered patient is seen recovered at the first attended visit after recovery;
-    # the study stops following a patient once recovery is recorded
-    seen = attended & recovered
-    first_seen = np.where(seen.any(axis=1), seen.argmax(axis=1), follow_up + 1)
-    keep = attended & (months[None, :] <= first_seen[:, None])
-    pid, m = np.nonzero(keep)
-    visits = pd.DataFrame({"patient_id": patients["patient_id"].to_numpy()[pid],
-                           "month": months[m], "recovered": recovered[pid, m]})
+    visits = observe_at_visits(rng, patients["patient_id"].to_numpy(), t_rec, dropout,
+                               follow_up, missed_visit_rate)
     truth = {
         "effects": eff, "centres": dict(CENTRES), "baseline_hazard": base,
         "clinic_effects": clinic_effects, "follow_up": follow_up,
@@ -324,6 +312,32 @@ def simulate_cohort(n_patients: int, *, effects: dict | None = None, follow_up: 
         "random_seed": random_seed if isinstance(random_seed, int) else None,
     }
     return SimulatedCohort(visits, patients, truth)
+
+
+def observe_at_visits(rng: np.random.Generator, patient_ids: np.ndarray, t_rec: np.ndarray,
+                      dropout: np.ndarray, follow_up: int,
+                      missed_visit_rate: float) -> pd.DataFrame:
+    """Monthly visit records of patients recovering at ``t_rec`` and withdrawing at ``dropout``.
+
+    Visits at months 0..``follow_up``; each is missed with probability
+    ``missed_visit_rate`` except the first and the last (the last only if the patient is
+    still followed); a patient is followed until withdrawal or until recovery is first
+    seen (at the first attended visit after it): columns ``patient_id, month,
+    recovered``.
+    """
+    n_patients = len(patient_ids)
+    months = np.arange(follow_up + 1)
+    attended = rng.random((n_patients, follow_up + 1)) >= missed_visit_rate
+    attended[:, 0] = True
+    attended[:, -1] = True
+    attended &= months[None, :] <= dropout[:, None]
+    recovered = months[None, :] >= t_rec[:, None]
+    seen = attended & recovered
+    first_seen = np.where(seen.any(axis=1), seen.argmax(axis=1), follow_up + 1)
+    keep = attended & (months[None, :] <= first_seen[:, None])
+    pid, m = np.nonzero(keep)
+    return pd.DataFrame({"patient_id": patient_ids[pid], "month": months[m],
+                         "recovered": recovered[pid, m]})
 
 
 def _withdrawal_spec(withdrawal) -> tuple[float, dict | None]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from .simulate import (
     DEFAULT_BASELINE,
@@ -20,6 +19,7 @@ from .simulate import (
     _merge_effects,
     _recovery_times,
     linear_predictor,
+    observe_at_visits,
     simulate_patients,
 )
 
@@ -78,18 +78,8 @@ def simulate_smooth_cohort(n_patients: int, *, curves: Mapping[str, Callable],
     rate = -np.log1p(-withdrawal_rate) / follow_up if withdrawal_rate > 0 else 0.0
     dropout = (rng.exponential(1 / rate, n_patients) if rate > 0
                else np.full(n_patients, np.inf))
-    months = np.arange(follow_up + 1)
-    attended = rng.random((n_patients, follow_up + 1)) >= missed_visit_rate
-    attended[:, 0] = True
-    attended[:, -1] = True
-    attended &= months[None, :] <= dropout[:, None]
-    recovered = months[None, :] >= t_rec[:, None]
-    seen = attended & recovered
-    first_seen = np.where(seen.any(axis=1), seen.argmax(axis=1), follow_up + 1)
-    keep = attended & (months[None, :] <= first_seen[:, None])
-    pid, m = np.nonzero(keep)
-    visits = pd.DataFrame({"patient_id": patients["patient_id"].to_numpy()[pid],
-                           "month": months[m], "recovered": recovered[pid, m]})
+    visits = observe_at_visits(rng, patients["patient_id"].to_numpy(), t_rec, dropout,
+                               follow_up, missed_visit_rate)
     truth = {"curves": dict(curves), "effects": eff, "baseline_hazard": base,
              "follow_up": follow_up}
     return SimulatedCohort(visits, patients, truth)
