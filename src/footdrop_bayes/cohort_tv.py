@@ -40,11 +40,9 @@ def baseline_levels(base: pd.Series, reference) -> list:
     else:
         levels = sorted(s.unique(), key=str)
     if reference is None:
-        if isinstance(base.dtype, pd.CategoricalDtype):
-            reference = levels[0]
-        else:
-            counts = s.value_counts()
-            reference = sorted(counts[counts == counts.max()].index, key=str)[0]
+        from .covariates import default_reference
+
+        reference = default_reference(s, levels)
     match = [lv for lv in levels if lv == reference or str(lv) == str(reference)]
     if not match:
         raise DataError(f"reference level {reference!r} of time-varying column "

@@ -121,17 +121,25 @@ def near_duplicate_levels(s: pd.Series, *, column: str, table: str) -> None:
                       DataWarning, stacklevel=4)
 
 
+def default_reference(s: pd.Series, levels: list):
+    """The documented default reference level of a factor column ``s``.
+
+    A categorical's first category (``levels[0]``), else the most frequent value (ties
+    broken by sort order of the values as text).
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return levels[0]
+    counts = s.value_counts()
+    return sorted(counts[counts == counts.max()].index, key=str)[0]
+
+
 def _order_levels(s: pd.Series, reference) -> list:
     if isinstance(s.dtype, pd.CategoricalDtype):
         levels = [c for c in s.cat.categories if (s == c).any()]
     else:
         levels = sorted(s.unique(), key=str)
     if reference is None:
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            reference = levels[0]
-        else:
-            counts = s.value_counts()
-            reference = sorted(counts[counts == counts.max()].index, key=str)[0]
+        reference = default_reference(s, levels)
     if reference not in levels and str(reference) in map(str, levels):
         reference = next(lv for lv in levels if str(lv) == str(reference))
     if reference not in levels:
