@@ -141,3 +141,11 @@ def test_save_and_load_keep_the_paths(tv_model, tmp_path):
     a = stv.regime_recovery(loaded, regimes)
     b = stv.regime_recovery(tv_model, regimes)
     np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-12)
+
+
+def test_time_varying_coefficients_get_their_own_diagnostics_block(tv_model):
+    from footdrop_bayes.model.blocks import parameter_blocks
+
+    blocks = parameter_blocks(tv_model.idata)
+    assert blocks["time-varying treatment"] == ("time-varying", ["beta_tv_treatment"], None)
+    assert "beta_tv_treatment" not in blocks.get("other", ("", [], None))[1]
