@@ -295,14 +295,24 @@ def level_weights(events) -> np.ndarray:
     return e / e.sum() if e.sum() > 0 else np.full(e.size, 1.0 / max(e.size, 1))
 
 
-def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict):
+def _factor_weights(d: dict, config: dict, f: str):
+    """A factor's constraint weights, as the group's (:func:`_weights`): recoveries per
+    level (``config["factor_weights"]`` = ``"events"``, the default) or ``None``
+    (``"equal"``)."""
+    return d[f"factor_weights_{f}"] if config.get("factor_weights", "events") == "events" \
+        else None
+
+
+def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict,
+                    d: dict):
     eta = 0.0
     if not data.factors:
         return eta
     scales = _factor_scales(data, config)
     for i, f in enumerate(data.factors):
         sigma = pm.Deterministic(f"sigma_{f}", scales[i])
-        b = level_effects(f"b_{f}", f"z_{f}", sigma, choices[f], f)
+        b = level_effects(f"b_{f}", f"z_{f}", sigma, choices[f], f,
+                          _factor_weights(d, config, f))
         pm.Deterministic(f"log_hr_{f}", b - b[0], dims=f)
         eta = eta + b[pattern_codes[f]]
     return eta
@@ -350,7 +360,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
              for name, value in data_arrays(data).items()}
         codes = {k: d[f"pattern_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
-        eta = _factor_effects(data, config, choices, codes)
+        eta = _factor_effects(data, config, choices, codes, d)
         if data.covariates:
             beta_std = pm.Normal("beta_std", 0.0, config["beta_sigma"], dims="covariate")
             pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
@@ -394,6 +404,8 @@ def data_arrays(data: ModelData) -> dict:
     }
     if data.group:
         out["group_weights"] = level_weights(data.events_per_level(data.group))
+    for f in data.factors:
+        out[f"factor_weights_{f}"] = level_weights(data.events_per_level(f))
     if getattr(data, "tv", None):  # time-varying paths (issue 10)
         from .tv_build import tv_data_arrays
 
