@@ -43,13 +43,17 @@ def test_clinic_hrs_and_probabilities_from_the_draws(multicentre_model):
     m = multicentre_model
     eff = summaries.clinic_effects(m, interval=0.8)
     assert list(eff.columns) == summaries.clinics.CLINIC_COLUMNS
+    assert eff.attrs["reference"] == "recovery-weighted"
     u = m.idata.posterior["u_clinic"]
     levels = [str(x) for x in u["clinic"].values]
     assert eff["level"].tolist() == levels
-    x = flat(u, "clinic")
-    x = x - x.mean(axis=1, keepdims=True)
     cov = m.cohort.covariates["clinic"].astype(str)
     ev = m.cohort.intervals["event"]
+    # by hand: the average clinic is the recovery-weighted one, as the model's alpha
+    w = np.array([ev[cov == lv].sum() for lv in levels], float)
+    w /= w.sum()
+    x = flat(u, "clinic")
+    x = x - (x * w).sum(axis=1, keepdims=True)
     for j, lv in enumerate(levels):
         r = eff.iloc[j]
         assert r["hr_median"] == pytest.approx(np.exp(np.median(x[:, j])))
@@ -60,8 +64,22 @@ def test_clinic_hrs_and_probabilities_from_the_draws(multicentre_model):
         assert r["n_patients"] == (cov == lv).sum()
         assert r["n_events"] == ev[cov == lv].sum()
     assert eff["n_patients"].sum() == m.cohort.n_patients
-    # relative to the average clinic: geometric mean of the median HRs is about 1
-    assert abs(np.log(eff["hr_median"]).mean()) < 0.05
+    # the model's own constraint: u sums to zero with these weights in every draw, so
+    # the effect against the average clinic is u itself
+    np.testing.assert_allclose(x, flat(u, "clinic"), atol=1e-8)
+    # relative to the recovery-weighted average: the weighted mean of the log median
+    # HRs is about 0 (the plain mean need not be)
+    assert abs((np.log(eff["hr_median"]) * w).sum()) < 0.05
+    # the plain mean is a different reference: reachable on request, and it differs
+    plain = summaries.clinic_effects_from_posterior(
+        m.idata.posterior, m.cohort.covariates[["clinic"]], ev, "clinic", 0.8,
+        weights="equal")
+    xp = flat(u, "clinic")
+    xp = xp - xp.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(plain["hr_median"], np.exp(np.median(xp, axis=0)))
+    assert not np.allclose(plain["hr_median"], eff["hr_median"], rtol=1e-3)
+    with pytest.raises(ValueError, match="weights"):
+        summaries.clinics.clinic_log_hr_draws(m.idata.posterior, "clinic", [1.0, 2.0])
 
 
 def test_clinic_summaries_refuse_a_model_without_group(fitted_model):
@@ -100,6 +118,7 @@ def test_caterpillar_figure(multicentre_model):
     assert "median hazard ratio" in title
     assert f"{var['mhr_median'].iloc[0]:.2f}" in title
     assert any(line.get_gid() == "reference-line" for line in ax.lines)
+    assert "recovery-weighted average clinic" in ax.get_xlabel()
     import matplotlib.pyplot as plt
     fig2, ax2 = plt.subplots()
     assert plots.plot_clinic_effects(eff, ax=ax2) is fig2
@@ -148,6 +167,9 @@ def test_output_folder_has_the_clinic_section_and_figure(clinic_folder, clinic_a
         assert (clinic_folder / "figures" / f"clinic_effects.{ext}").is_file()
     text = (clinic_folder / "report.md").read_text()
     assert "### Clinics / centres" in text
+    # the reference is named: the model's recovery-weighted average clinic
+    assert "against the recovery-weighted average clinic (hazard ratio" in text
+    assert "counts by its share of the cohort's recoveries" in text
     mhr = clinic_analysis.clinic_variation.iloc[0]
     assert f"{mhr['mhr_median']:.2f}" in text
     assert "cluster-robust" in text

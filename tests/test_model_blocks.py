@@ -124,6 +124,37 @@ def test_group_effects_sum_to_zero_weighted_by_recoveries(choice):
     assert "u_clinic_raw" not in names
 
 
+@pytest.mark.parametrize("choice", ["centred", "non-centred"])
+def test_factor_effects_take_the_groups_code_path(choice):
+    """Factors use level_effects with recovery weights too (factor_weights='events')."""
+    from footdrop_bayes.model.build import build_model, data_arrays
+
+    data = _clinic_data(600, 2, "unbalanced")
+    f = data.factors[0]
+    events = data.events_per_level(f).to_numpy(float)
+    w = data_arrays(data)[f"factor_weights_{f}"]
+    np.testing.assert_allclose(w, events / events.sum())
+    model = build_model(data, model_config({"parameterization": {f: choice}}))
+    raw = f"b_{f}_raw" if choice == "centred" else f"z_{f}"
+    assert raw in {v.name for v in model.free_RVs}
+    fn = model.compile_fn(model[f"b_{f}"], inputs=[model[raw], model["tau_z"],
+                                                   model["lambda_z"]],
+                          on_unused_input="ignore")
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=len(w))
+    v -= v.mean()
+    b = fn({raw: v, "tau_z": np.array(0.0), "lambda_z": np.zeros(len(data.factors))})
+    assert abs(w @ b) < 1e-12 and abs(b.sum()) > 1e-6
+    scale = 1.0 if choice == "centred" else 0.7          # tau_median, lambda = 1
+    np.testing.assert_allclose(np.diff(b), scale * np.diff(v))
+    eq = build_model(data, model_config({"factor_weights": "equal",
+                                         "parameterization": {f: choice}}))
+    names = {v.name for v in eq.free_RVs}
+    assert f"b_{f}_raw" not in names
+    with pytest.raises(ValueError, match="factor_weights"):
+        model_config({"factor_weights": "patients"})
+
+
 def test_group_scale_is_lognormal_in_the_model():
     data = _clinic_data(300, 3, "balanced")
     from footdrop_bayes.model.build import build_model

@@ -20,8 +20,12 @@ def test_posterior_variables_and_dims(fitted_model):
         levels = [str(x) for x in cohort.covariates[f].cat.categories]
         assert post[f"b_{f}"].dims == ("chain", "draw", f)
         assert list(post[f].values) == levels
-        # sum-to-zero effects; log-HR against the reference (first) level
-        np.testing.assert_allclose(post[f"b_{f}"].sum(f), 0, atol=1e-8)
+        # effects summing to zero weighted by recoveries per level (the baseline is the
+        # recovery-weighted average level); log-HR against the reference (first) level
+        e = fitted_model.data.events_per_level(f).to_numpy(float)
+        w = xr.DataArray(e / e.sum(), dims=[f], coords={f: post[f].values})
+        np.testing.assert_allclose((post[f"b_{f}"] * w).sum(f), 0, atol=1e-8)
+        assert float(abs(post[f"b_{f}"].sum(f)).max()) > 1e-6     # not the plain mean
         np.testing.assert_allclose(post[f"log_hr_{f}"].isel({f: 0}), 0, atol=1e-12)
         hr = post[f"b_{f}"] - post[f"b_{f}"].isel({f: 0})
         np.testing.assert_allclose(post[f"log_hr_{f}"], hr)

@@ -204,7 +204,10 @@ def _clinic_drawers(a: Analysis) -> dict:
     var = a.clinic_variation
     mhr = (f" Between-{g} variation: {mhr_text(var, a.interval)}."
            if var is not None else "")
-    caption = (f"Each {g}'s hazard ratio of recovery against the average {g} (posterior "
+    from .summaries.clinics import average_label
+
+    caption = (f"Each {g}'s hazard ratio of recovery against the "
+               f"{average_label(a.clinic_effects, g)} (posterior "
                f"median, {lvl} credible interval; partially pooled, so small {g}s are "
                f"pulled towards the average), sorted by effect, with its numbers of "
                f"patients and recoveries.{mhr}")

@@ -310,6 +310,9 @@ def clinic_words(a: Analysis) -> list[str]:
     out.append(f"- P(above average) and P(below average) in the table are the posterior "
                f"probabilities that a {g} recovers its patients faster or slower than the "
                f"average {g}, other characteristics equal.")
+    from .summaries.clinics import reference_sentence
+
+    out.append(f"- {reference_sentence(eff, g)}")
     out.append(f"- The {g} enters the importance ranking above as one more term (the SD "
                f"across patients of their {g}'s effect), beside the factors.")
     if g in a.logrank.index:
@@ -323,13 +326,20 @@ def clinic_words(a: Analysis) -> list[str]:
     return out
 
 
+def _average(effects) -> str:
+    from .summaries.clinics import average_label
+
+    return average_label(effects, str(effects["term"].iloc[0]))
+
+
 def clinic_section(a: Analysis, captions: dict) -> list[str]:
     """The report's "Clinics / centres" section (empty without a group)."""
     if a.clinic_effects is None or a.clinic_variation is None:
         return []
     return ["### Clinics / centres", "", *clinic_words(a), "",
-            f"Each {a.clinic_effects['term'].iloc[0]} against the average "
-            f"(hazard ratio of recovery):", "", _md(a.clinic_effects, a.interval), "",
+            f"Each {a.clinic_effects['term'].iloc[0]} against the "
+            f"{_average(a.clinic_effects)} (hazard ratio of recovery):", "",
+            _md(a.clinic_effects, a.interval), "",
             figure_md(captions, "clinic_effects")]
 def _pct_cell(m: float, lo: float | None = None, hi: float | None = None) -> str:
     if pd.isna(m):

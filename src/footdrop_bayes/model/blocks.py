@@ -59,7 +59,7 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
     attrs = post.attrs
     factors = _attr_json(attrs, "factors")
     if factors is None:
-        factors = [v[2:] for v in names if v.startswith("b_")]
+        factors = [v[2:] for v in names if v.startswith("b_") and not v.endswith("_raw")]
     group = _attr_json(attrs, "group")
     if group is None:
         group = next((v[2:] for v in names if v.startswith("u_")
@@ -74,7 +74,7 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
             blocks[block] = (kind, members, scale if scale in members else None)
 
     for f in factors:
-        add(f, "factor", [f"b_{f}", f"z_{f}", f"sigma_{f}"], f"sigma_{f}")
+        add(f, "factor", [f"b_{f}", f"z_{f}", f"sigma_{f}", f"b_{f}_raw"], f"sigma_{f}")
     add("factor scales", "factor scales", ["tau", "tau_z", "lambda_factor", "lambda_z"],
         "tau")
     if group:

@@ -97,6 +97,14 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     clinic are the same model); with recoveries as weights the baseline is pinned by the
     data on its own, which removed the divergences of a 1-patient clinic beside a
     599-patient one (docs/validation_model.md#multi-centre-grid).
+``factor_weights`` ("events")
+    The same for every factor's level effects: they sum to zero weighted by the
+    recoveries at each level, so the baseline is the recovery-weighted average level
+    (hazard ratios between levels, the importance and every prediction are unchanged).
+    With equal weights a factor with one large and one small level (105 and 5
+    recoveries) left the baseline trading off against the large level's effect: 3
+    divergences at 3 clinics / 150 patients, none with recovery weights
+    (docs/validation_model.md#multi-centre-grid).
 ``collapse`` (True)
     Collapse identical (covariate pattern, interval) rows into weighted terms.
 ``smooth_basis`` ("pspline"), ``smooth_k`` (10), ``smooth_sigma`` (0.5), ``hsgp_m`` (12), \
@@ -133,6 +141,7 @@ DEFAULT_MODEL_CONFIG: dict = {
     "centred_min_events": None,
     "centred_min_groups": None,
     "group_weights": "events",
+    "factor_weights": "events",
     "collapse": True,
     # smooth terms (RecoveryModel(smooth=[...]); model/smooth.py, docs/model.md)
     "smooth_basis": "pspline",
@@ -200,9 +209,10 @@ def model_config(user: dict | None = None) -> dict:
     if bad:
         raise ValueError(f"model_config['parameterization'] must be one of "
                          f"{PARAMETERIZATIONS} (or a dict of them), got {bad}")
-    if cfg["group_weights"] not in ("events", "equal"):
-        raise ValueError("model_config['group_weights'] must be 'events' or 'equal', "
-                         f"got {cfg['group_weights']!r}")
+    for key in ("group_weights", "factor_weights"):
+        if cfg[key] not in ("events", "equal"):
+            raise ValueError(f"model_config[{key!r}] must be 'events' or 'equal', "
+                             f"got {cfg[key]!r}")
     return cfg
 
 

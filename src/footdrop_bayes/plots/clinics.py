@@ -101,7 +101,9 @@ def plot_clinic_effects(effects: pd.DataFrame, variation: pd.DataFrame | None = 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"Hazard ratio of recovery against the average {group_label}\n"
+    ref = ("recovery-weighted " if effects.attrs.get("reference") == "recovery-weighted"
+           else "")
+    ax.set_xlabel(f"Hazard ratio of recovery against the {ref}average {group_label}\n"
                   f"(median, {100 * interval:g}% CrI; log scale)")
     if annotate:
         has_events = "n_events" in df.columns
