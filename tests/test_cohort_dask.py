@@ -216,8 +216,17 @@ def test_same_data_error_from_both_engines(kind, tmp_path):
 
 def test_dask_engine_refuses_what_it_does_not_do():
     visits, patients, _ = fb.simulate_cohort(30, random_seed=2)
-    with pytest.raises(DataError, match="visit_window= needs engine='pandas'"):
-        fb.Cohort.from_visits(visits, patients, engine="dask", visit_window=0.3)
+    with pytest.raises(DataError, match="origin_col= and dates need engine='pandas'"):
+        fb.Cohort.from_visits(visits, patients, engine="dask", origin_col="referral")
+    dated = visits.assign(month=(pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        visits["month"] * 30.4375, unit="D")).dt.strftime("%Y-%m-%d"))
+    for times in (dated, dated.assign(month=pd.to_datetime(dated["month"]))):
+        with pytest.raises(DataError, match="'month' holds dates; engine='dask' takes "
+                           "numeric times"):
+            fb.Cohort.from_visits(times, patients, engine="dask", factors=["sex"],
+                                  covariates=[])
+    with pytest.raises(DataError, match="visit_window must be between 0 and half"):
+        fb.Cohort.from_visits(visits, patients, engine="dask", visit_window=0.7)
     with pytest.raises(DataError, match="engine='spark' is not one of"):
         fb.Cohort.from_visits(visits, patients, engine="spark")
     with pytest.raises(DataError, match="no files match"):
@@ -325,3 +334,41 @@ def test_cli_fit_with_the_dask_engine_writes_the_report(files, tmp_path, capsys)
     import subprocess
 
     assert subprocess.run([str(checker), str(out)]).returncode == 0
+
+
+@pytest.mark.parametrize("kw", [{"visit_window": 0.3, "follow_up": 6.0},
+                                {"visit_window": 0.5},
+                                {"visit_window": 0.4, "exact_times": True, "follow_up": 6.0}],
+                         ids=["window 0.3", "window 0.5 default end", "exact times"])
+def test_visit_windows_same_cohort_and_notes_from_both_engines(kw, tmp_path):
+    """Visits off schedule (jittered times), a collision with disagreeing statuses and
+    visits just after the end: moved, kept, merged and ignored alike, with the same notes
+    naming the same patients in the same order."""
+    visits, patients, _ = fb.simulate_cohort(300, random_seed=4)
+    rng = np.random.default_rng(0)
+    jitter = rng.uniform(-0.45, 0.45, len(visits)) * (visits["month"] > 0)
+    visits = visits.assign(month=np.round(visits["month"] + jitter, 2))
+    ids = patients["patient_id"].tolist()
+    visits = pd.concat([visits, pd.DataFrame({"patient_id": ids[:3],
+                                              "month": [2.2, 6.3, 6.05],
+                                              "recovered": [True, False, True]})])
+    vg = _split(visits, tmp_path / "v", 3, "parquet", rng)
+    pg = _split(patients, tmp_path / "p", 1, "parquet", rng)
+    built = []
+    for engine in ("pandas", "dask"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cohort = fb.Cohort.from_visits(vg, pg, factors=["sex", "cause"], covariates=[],
+                                           engine=engine, **kw)
+        built.append((cohort, sorted(str(w.message) for w in caught)))
+    (pandas_cohort, pandas_msgs), (dask_cohort, dask_msgs) = built
+    expected = pandas_cohort.collapse()
+    pd.testing.assert_frame_equal(dask_cohort.intervals, expected.intervals)
+    pd.testing.assert_frame_equal(dask_cohort.covariates, expected.covariates)
+    pd.testing.assert_series_equal(dask_cohort.weights, expected.weights)
+    np.testing.assert_array_equal(dask_cohort.grid, pandas_cohort.grid)
+    assert dask_cohort.follow_up == pandas_cohort.follow_up
+    assert dask_cohort.notes == pandas_cohort.notes and dask_msgs == pandas_msgs
+    assert "moved to their scheduled time" in " ".join(pandas_cohort.notes)
+    if not kw.get("exact_times"):   # jittered visits really are moved off the exact grid
+        assert len(pandas_cohort.grid) < len(np.unique(visits["month"]))

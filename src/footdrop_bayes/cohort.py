@@ -202,7 +202,7 @@ class Cohort:
                 vt=visits_name, pt=patients_name, origin_col=origin_col,
                 time_unit=time_unit, visit_window=visit_window,
                 visit_interval=visit_interval, scheduler=scheduler, coarsen=coarsen,
-                max_patterns=max_patterns)
+                max_patterns=max_patterns, exact_times=exact_times)
         vt, pt = visits_name, patients_name
         v.require_table(visits, vt)
         v.require_table(patients, pt)

@@ -102,11 +102,9 @@ def _place_part(part, id_col, lower_col, upper_col, cols, points, follow_up, rou
 def _ids_text(ddf, id_col, mask_col, n: int) -> str:
     """:func:`format_ids` of the ``n`` (distinct) ids flagged by ``mask_col`` in row
     order, computing only the first few."""
-    head = ddf[ddf[mask_col]][id_col].head(5, npartitions=-1).tolist()
-    text = format_ids(head)
-    if n > len(head):
-        text = f"{text.rsplit(' (', 1)[0]} and {n - len(head)} more ({n} patients)"
-    return text
+    from .cohort_dask import format_first_ids
+
+    return format_first_ids(ddf[ddf[mask_col]][id_col].head(5, npartitions=-1).tolist(), n)
 
 
 def _build(cls, dask, dd, df, *, lower_col, upper_col, id_col, factors, covariates,
