@@ -115,7 +115,8 @@ def test_weights_are_a_brute_force_count_of_the_table(globs):
     assert cohort.n_patients == len(df)
 
 
-def test_csv_glob_dask_dataframe_and_row_numbers(globs):
+@pytest.mark.slow
+def test_csv_glob_and_dask_dataframe_give_the_parquet_cohort(globs):
     import dask.dataframe as dd
 
     df, pq, csv = globs
@@ -125,13 +126,20 @@ def test_csv_glob_dask_dataframe_and_row_numbers(globs):
     pd.testing.assert_frame_equal(from_csv.intervals, from_pq.intervals)
     from_dd, _ = _build("dask", dd.from_pandas(df, npartitions=3))
     pd.testing.assert_frame_equal(from_dd.covariates, from_pq.covariates)
-    # without an id column, patients are numbered by row as the pandas engine numbers them
+
+
+def test_without_an_id_column_patients_are_numbered_by_row(tmp_path):
+    """Rows of the stacked files numbered 0, 1, ... by both engines: the patients
+    excluded for a missing value are the same row numbers."""
+    df = _table(n=300, seed=8).drop(columns="pid")
+    df["sex"] = df["sex"].where(df.index % 97 != 3)       # rows 3, 100, 197, 294
+    source = _split(df, tmp_path / "noid", 3, "parquet", seed=4)
     kw = {"id_col": None, "dropna": True}
-    bad = df.drop(columns="pid").assign(sex=df["sex"].where(df.index % 97 != 3))
-    p_cohort, p_msgs = _build("pandas", bad, **kw)
-    d_cohort, d_msgs = _build("dask", dd.from_pandas(bad, npartitions=4), **kw)
+    p_cohort, p_msgs = _build("pandas", source, **kw)
+    d_cohort, d_msgs = _build("dask", source, **kw)
     _assert_same(d_cohort, p_cohort)
-    assert d_msgs == p_msgs and len(p_cohort.excluded) == 7  # rows 3, 100, ..., 585
+    assert d_msgs == p_msgs and len(p_cohort.excluded) == 4
+    assert d_cohort.excluded["patient"].dtype.kind == "i"
 
 
 def _corrupt(kind, df):
