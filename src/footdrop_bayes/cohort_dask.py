@@ -120,8 +120,10 @@ def to_dask(obj, dd, id_col=None):
 
 
 # ---------------------------------------------------------------- per-partition steps
-def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when):
-    """Visit rows as (id, time, status) with an error code per row (0 = fine)."""
+def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when,
+                dated=False):
+    """Visit rows as (id, time, status) with an error code per row (0 = fine); with
+    ``dated`` the times are left to :mod:`footdrop_bayes.cohort_dask_dates` (NaN)."""
     n = len(part)
     err = np.zeros(n, np.int8)
 
@@ -133,10 +135,13 @@ def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when
     raw_t = part[time_col]
     t = pd.to_numeric(raw_t, errors="coerce")
     mark(raw_t.isna(), 2)
-    mark(t.isna(), 3)
-    tf = t.astype(float).to_numpy()
-    with np.errstate(invalid="ignore"):
-        mark(~np.isfinite(tf) | (tf < 0), 4)
+    if dated:
+        tf = np.full(n, np.nan)
+    else:
+        mark(t.isna(), 3)
+        tf = t.astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            mark(~np.isfinite(tf) | (tf < 0), 4)
     raw = part[status_col]
     mark(raw.isna(), 5)
     rule = v.recovery_rule(recovered_when)
@@ -339,10 +344,6 @@ def _raise_row_error(code, rows, raw, id_col, time_col, status_col, recovered_wh
                         "e.g. recovered_when='>=4'")
     bad = raw[rows["_err"] == code].compute()
     if code == 3:
-        from .timescale import _as_dates
-
-        if _as_dates(bad[time_col]).notna().all():
-            raise DataError(_dates_message(vt, time_col))
         examples = ", ".join(map(repr, bad[time_col].astype(str).unique()[:3]))
         raise DataError(f"{vt}: column {time_col!r} has non-numeric times for patients "
                         f"{format_ids(bad[id_col])}: {examples} (neither numbers nor ISO "
@@ -355,10 +356,45 @@ def _raise_row_error(code, rows, raw, id_col, time_col, status_col, recovered_wh
     raise AssertionError(f"row check {_CODES[code]} did not raise")  # pragma: no cover
 
 
-def _dates_message(vt, time_col) -> str:
-    return (f"{vt}: column {time_col!r} holds dates; engine='dask' takes numeric times "
-            "since the origin (convert the dates to times since referral first, or use "
-            "engine='pandas')")
+def _decide_dates(dask, raw_v, id_col, time_col, vt, unit) -> bool:
+    from .cohort_dask_dates import decide_dates, time_kinds
+
+    kinds = raw_v.map_partitions(time_kinds, time_col, meta=(None, np.int8))
+    return decide_dates(dask, raw_v, kinds, id_col=id_col, time_col=time_col, vt=vt,
+                        unit=unit)
+
+
+def _dated_rows(dask, raw_v, raw_p, *, id_col, time_col, status_col, recovered_when,
+                origin_col, vt, pt, unit):
+    """Clean rows whose times are dates converted to times since the origin; the row
+    error counts and the largest time. The pandas engine's errors for patients without
+    an origin and visits before it."""
+    from .cohort_dask_dates import dated_times, origins
+    from .timescale import UNIT_DAYS
+
+    origin = origins(dask, raw_v, raw_p, id_col=id_col, time_col=time_col,
+                     origin_col=origin_col, vt=vt, pt=pt)
+    rows = raw_v.map_partitions(_clean_rows, id_col, time_col, status_col, recovered_when,
+                                True, meta=_clean_rows(raw_v._meta, id_col, time_col,
+                                                       status_col, recovered_when, True))
+    times = raw_v.map_partitions(dated_times, origin, id_col=id_col, time_col=time_col,
+                                 unit_days=UNIT_DAYS[unit],
+                                 meta=pd.DataFrame({"time": np.array([], float),
+                                                    "_no_origin": np.array([], bool),
+                                                    "_before": np.array([], bool)}))
+    n_unknown, n_before = dask.compute(times["_no_origin"].sum(), times["_before"].sum())
+    if n_unknown:
+        ids = raw_v[id_col][times["_no_origin"]].compute()
+        raise DataError(f"{vt}: column {id_col!r} has patients that are not in {pt}: "
+                        f"{format_ids(ids)}")
+    if n_before:
+        ids = raw_v[id_col][times["_before"]].compute()
+        raise DataError(f"{vt}: column {time_col!r} has visit dates before the origin "
+                        f"({pt} column {origin_col!r}) for patients {format_ids(ids)}")
+    rows = rows.assign(time=times["time"])
+    good_max, err_counts = dask.compute(rows["time"][rows["_err"] == 0].max(),
+                                        rows["_err"].value_counts())
+    return rows, _CountsView(err_counts), good_max
 
 
 def _flag_ids(pp, id_col, flag) -> list:
@@ -382,29 +418,27 @@ def dask_visit_patterns(visits, patients, *, id_col, time_col, status_col, recov
     Arguments as in :meth:`footdrop_bayes.Cohort.from_visits`.
     """
     dask, dd = import_dask()
-    if origin_col is not None:
-        raise DataError("engine='dask' takes numeric visit times (time since the origin); "
-                        "origin_col= and dates need engine='pandas'")
     from .schedule import resolve_window
 
-    window = resolve_window(visit_window, visit_interval, dated=False)
+    resolve_window(visit_window, visit_interval, dated=False)   # a bad window: say so first
     with scheduler_context(scheduler) if scheduler is not None else nullcontext():
         return _build(dask, dd, visits, patients, id_col=id_col, time_col=time_col,
                       status_col=status_col, recovered_when=recovered_when,
                       follow_up=follow_up, factors=factors, covariates=covariates,
                       dropna=dropna, vt=vt, pt=pt, coarsen=coarsen,
                       max_patterns=max_patterns, visit_interval=visit_interval, unit=unit,
-                      window=window, exact_times=exact_times)
+                      visit_window=visit_window, exact_times=exact_times,
+                      origin_col=origin_col)
 
 
 def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovered_when,
            follow_up, factors, covariates, dropna, vt, pt, coarsen, max_patterns,
-           visit_interval, unit, window=0.0, exact_times=False):
+           visit_interval, unit, visit_window=None, exact_times=False, origin_col=None):
+    from .schedule import resolve_window
+
     raw_v, raw_p = to_dask(visits, dd, id_col), to_dask(patients, dd, id_col)
     v.require_columns(raw_v._meta, [id_col, time_col, status_col], vt)
     v.require_columns(raw_p._meta, [id_col], pt)
-    if pd.api.types.is_datetime64_any_dtype(raw_v._meta[time_col]):
-        raise DataError(_dates_message(vt, time_col))
     cols = list(factors) + list(covariates)
     rows = raw_v.map_partitions(_clean_rows, id_col, time_col, status_col, recovered_when,
                                 meta=_clean_rows(raw_v._meta, id_col, time_col, status_col,
@@ -428,7 +462,20 @@ def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovere
         raise DataError(f"{pt}: column {id_col!r} lists patients more than once: "
                         f"{format_ids(_ids_in_order(raw_p, id_col, dups))}")
     v.require_columns(raw_p._meta, cols, pt)
-    for code in range(2, 9):
+    if counts.get(2):
+        _raise_row_error(2, rows, raw_v, id_col, time_col, status_col, recovered_when, vt)
+    dated = pd.api.types.is_datetime64_any_dtype(raw_v._meta[time_col]) or (
+        counts.get(3) and _decide_dates(dask, raw_v, id_col, time_col, vt, unit))
+    if dated:
+        rows, counts, good_max = _dated_rows(
+            dask, raw_v, raw_p, id_col=id_col, time_col=time_col, status_col=status_col,
+            recovered_when=recovered_when, origin_col=origin_col, vt=vt, pt=pt, unit=unit)
+    elif origin_col is not None:
+        raise DataError(f"{vt}: column {time_col!r} holds numbers (times since the "
+                        f"origin), so origin_col={origin_col!r} cannot apply; give dates "
+                        "or leave origin_col out")
+    window = resolve_window(visit_window, visit_interval, bool(dated))
+    for code in range(3, 9):
         if counts.get(code):
             _raise_row_error(code, rows, raw_v, id_col, time_col, status_col,
                              recovered_when, vt)
