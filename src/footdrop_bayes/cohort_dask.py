@@ -17,7 +17,10 @@ Only counts, the few patient ids an error or warning names, and the collapsed ta
 back to the driver. Errors and warnings are those of the pandas engine, word for word
 (the tests compare them), checked in the same order.
 
-Supported here: numeric visit times (no dates), exact visit times (``visit_window`` 0).
+Numeric times and dates (:mod:`footdrop_bayes.cohort_dask_dates`: times since
+``origin_col`` or the first visit), visit windows and ``exact_times`` (visits moved per
+patient after the shuffle, as :mod:`footdrop_bayes.schedule` moves them) are supported;
+time-varying columns are not.
 """
 
 from __future__ import annotations
