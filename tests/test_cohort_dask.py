@@ -216,8 +216,8 @@ def test_same_data_error_from_both_engines(kind, tmp_path):
 
 def test_dask_engine_refuses_what_it_does_not_do():
     visits, patients, _ = fb.simulate_cohort(30, random_seed=2)
-    with pytest.raises(DataError, match="visit_window= needs engine='pandas'"):
-        fb.Cohort.from_visits(visits, patients, engine="dask", visit_window=0.3)
+    with pytest.raises(DataError, match="visit_window must be between 0 and half"):
+        fb.Cohort.from_visits(visits, patients, engine="dask", visit_window=0.7)
     with pytest.raises(DataError, match="engine='spark' is not one of"):
         fb.Cohort.from_visits(visits, patients, engine="spark")
     with pytest.raises(DataError, match="no files match"):
@@ -325,3 +325,124 @@ def test_cli_fit_with_the_dask_engine_writes_the_report(files, tmp_path, capsys)
     import subprocess
 
     assert subprocess.run([str(checker), str(out)]).returncode == 0
+
+
+@pytest.mark.parametrize("kw", [{"visit_window": 0.3, "follow_up": 6.0},
+                                pytest.param({"visit_window": 0.5}, marks=pytest.mark.slow),
+                                {"visit_window": 0.4, "exact_times": True, "follow_up": 6.0}],
+                         ids=["window 0.3", "window 0.5 default end", "exact times"])
+def test_visit_windows_same_cohort_and_notes_from_both_engines(kw, tmp_path):
+    """Visits off schedule (jittered times), a collision with disagreeing statuses and
+    visits just after the end: moved, kept, merged and ignored alike, with the same notes
+    naming the same patients in the same order."""
+    visits, patients, _ = fb.simulate_cohort(300, random_seed=4)
+    rng = np.random.default_rng(0)
+    jitter = rng.uniform(-0.45, 0.45, len(visits)) * (visits["month"] > 0)
+    visits = visits.assign(month=np.round(visits["month"] + jitter, 2))
+    ids = patients["patient_id"].tolist()
+    visits = pd.concat([visits, pd.DataFrame({"patient_id": ids[:3],
+                                              "month": [2.2, 6.3, 6.05],
+                                              "recovered": [True, False, True]})])
+    vg = _split(visits, tmp_path / "v", 3, "parquet", rng)
+    pg = _split(patients, tmp_path / "p", 1, "parquet", rng)
+    built = []
+    for engine in ("pandas", "dask"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cohort = fb.Cohort.from_visits(vg, pg, factors=["sex", "cause"], covariates=[],
+                                           engine=engine, **kw)
+        built.append((cohort, sorted(str(w.message) for w in caught)))
+    (pandas_cohort, pandas_msgs), (dask_cohort, dask_msgs) = built
+    expected = pandas_cohort.collapse()
+    pd.testing.assert_frame_equal(dask_cohort.intervals, expected.intervals)
+    pd.testing.assert_frame_equal(dask_cohort.covariates, expected.covariates)
+    pd.testing.assert_series_equal(dask_cohort.weights, expected.weights)
+    np.testing.assert_array_equal(dask_cohort.grid, pandas_cohort.grid)
+    assert dask_cohort.follow_up == pandas_cohort.follow_up
+    assert dask_cohort.notes == pandas_cohort.notes and dask_msgs == pandas_msgs
+    assert "moved to their scheduled time" in " ".join(pandas_cohort.notes)
+    if not kw.get("exact_times"):   # jittered visits really are moved off the exact grid
+        assert len(pandas_cohort.grid) < len(np.unique(visits["month"]))
+
+
+def _dated(n=300, seed=1):
+    """Visits as dates (text), a few days off schedule, and referral dates."""
+    visits, patients, _ = fb.simulate_cohort(n, random_seed=seed)
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    patients = patients.assign(referral=start.strftime("%Y-%m-%d"))
+    origin = visits["patient_id"].map(pd.Series(start, index=patients["patient_id"].to_numpy()))
+    days = visits["month"] * 30.4375 + rng.integers(-6, 7, len(visits)) * (visits["month"] > 0)
+    dates = origin + pd.to_timedelta(np.round(days), unit="D")
+    return visits.assign(month=dates.dt.strftime("%Y-%m-%d")), patients
+
+
+@pytest.mark.parametrize("kw", [{}, {"origin_col": "referral", "visit_window": 0.2},
+                                pytest.param({"exact_times": True, "follow_up": 6.0},
+                                             marks=pytest.mark.slow)],
+                         ids=["first visit", "origin column, window 0.2", "exact times"])
+def test_dates_same_cohort_and_notes_from_both_engines(kw, tmp_path):
+    """Dates (ISO text in CSV files, shuffled over files) become times since the origin
+    in months and are moved to the schedule alike by both engines."""
+    visits, patients = _dated()
+    rng = np.random.default_rng(3)
+    vg = _split(visits, tmp_path / "v", 3, "csv", rng)
+    pg = _split(patients, tmp_path / "p", 2, "parquet", rng)
+    built = []
+    for engine in ("pandas", "dask"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cohort = fb.Cohort.from_visits(vg, pg, factors=["sex", "cause"], covariates=[],
+                                           engine=engine, **kw)
+        built.append((cohort, sorted(str(w.message) for w in caught)))
+    (pandas_cohort, pandas_msgs), (dask_cohort, dask_msgs) = built
+    expected = pandas_cohort.collapse()
+    pd.testing.assert_frame_equal(dask_cohort.intervals, expected.intervals)
+    pd.testing.assert_series_equal(dask_cohort.weights, expected.weights)
+    np.testing.assert_array_equal(dask_cohort.grid, pandas_cohort.grid)
+    assert dask_cohort.follow_up == pandas_cohort.follow_up
+    assert dask_cohort.notes == pandas_cohort.notes and dask_msgs == pandas_msgs
+    assert "moved to their scheduled time" in " ".join(pandas_cohort.notes)
+
+
+def _bad_dates(kind, visits, patients):
+    v, p = visits.copy(), patients.copy()
+    if kind == "mixed":
+        v.loc[v.index[[3, 30]], "month"] = "2.5"
+    elif kind == "neither":
+        v.loc[v.index[[4, 40]], "month"] = "soon"
+    elif kind == "before origin":
+        v.loc[v.index[[5]], "month"] = "2020-01-01"
+    elif kind == "missing origin":
+        p.loc[p.index[[2, 7]], "referral"] = None
+    elif kind == "unparsable origin":
+        p.loc[p.index[[6]], "referral"] = "last spring"
+    elif kind == "unknown patient":
+        v = pd.concat([v, pd.DataFrame({"patient_id": ["X1"], "month": ["2024-05-01"],
+                                        "recovered": [False]})])
+    elif kind == "no origin column":
+        p = p.drop(columns="referral")
+    elif kind == "numbers with origin_col":
+        v, _, _ = fb.simulate_cohort(len(p), random_seed=1)
+    return v.reset_index(drop=True), p
+
+
+@pytest.mark.parametrize("kind", ["mixed", "neither", "before origin", "missing origin",
+                                  "unparsable origin", "unknown patient", "no origin column",
+                                  "numbers with origin_col"])
+def test_same_date_error_from_both_engines(kind, tmp_path):
+    visits, patients = _dated(n=60, seed=2)
+    v, p = _bad_dates(kind, visits, patients)
+    rng = np.random.default_rng(1)
+    vg = _split(v, tmp_path / "v", 2, "csv", rng)
+    pg = _split(p, tmp_path / "p", 1, "csv", rng)
+    messages = []
+    for engine in ("pandas", "dask"):
+        with pytest.raises(DataError) as err, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fb.Cohort.from_visits(vg, pg, follow_up=6, factors=["sex"], covariates=[],
+                                  origin_col=None if kind == "mixed" else "referral",
+                                  engine=engine)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert str(tmp_path) in messages[0]

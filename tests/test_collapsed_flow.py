@@ -98,3 +98,18 @@ def test_saved_collapsed_model_reloads_with_its_weights(collapsed_model, tmp_pat
     pd.testing.assert_frame_equal(fb.recovery_probabilities(loaded, times=[6]),
                                   fb.recovery_probabilities(collapsed_model, times=[6]),
                                   rtol=1e-12)
+
+
+def test_report_says_that_cox_on_counts_is_approximate(categorical_model):
+    """The Cox section of a collapsed cohort's report says its hazard ratios are close
+    to, not equal to, the per-patient ones; a per-patient report does not."""
+    from types import SimpleNamespace
+
+    from footdrop_bayes.report_text import COLLAPSED_COX_NOTE, _cox
+
+    for cohort, collapsed in ((categorical_model.cohort.collapse(), True),
+                              (categorical_model.cohort, False)):
+        a = SimpleNamespace(cox=fb.cox(cohort, factors=["cause"]), interval=0.95)
+        text = "\n".join(_cox(a, {}))
+        assert (COLLAPSED_COX_NOTE in text) is collapsed
+        assert ("Concordance not computed" in text) is collapsed

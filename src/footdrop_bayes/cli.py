@@ -90,9 +90,6 @@ def load_cohort(args: argparse.Namespace, say=print):
 
     tv = _time_varying_kwargs(args)
     if getattr(args, "intervals", None):
-        if getattr(args, "engine", "pandas") != "pandas":
-            raise DataError("--intervals is read by the pandas engine only (give "
-                            "--visits/--patients for --engine dask)")
         return load_interval_cohort(args, say)
     if not (args.visits and args.patients):
         raise DataError("give --visits and --patients, or --intervals with --lower-col and "
@@ -149,7 +146,9 @@ def load_interval_cohort(args: argparse.Namespace, say=print):
                                    ("--exact-times", args.exact_times)) if val]
     if visit_only:
         raise DataError(f"{', '.join(visit_only)} apply to --visits, not to --intervals")
-    table = read_table(args.intervals)
+    from .cohort_engines import cli_interval_table
+
+    source, table, engine_kwargs = cli_interval_table(args, read_table)
     id_col = args.id_col
     if id_col not in table.columns and id_col == "patient_id":
         say(f"{args.intervals}: no column 'patient_id'; patients are numbered by row "
@@ -159,9 +158,10 @@ def load_interval_cohort(args: argparse.Namespace, say=print):
     factors, covariates, inferred = _terms(args, table.drop(columns=bounds, errors="ignore"),
                                            [id_col] if id_col else [])
     cohort = Cohort.from_intervals(
-        table, lower_col=args.lower_col, upper_col=args.upper_col, id_col=id_col,
+        source, lower_col=args.lower_col, upper_col=args.upper_col, id_col=id_col,
         factors=factors, covariates=covariates, follow_up=args.follow_up,
-        time_unit=args.time_unit, dropna=args.dropna, table=str(args.intervals))
+        time_unit=args.time_unit, dropna=args.dropna, table=str(args.intervals),
+        **engine_kwargs)
     if inferred:
         say(inferred + " (name them with --factors / --covariates)")
     return cohort

@@ -202,7 +202,7 @@ class Cohort:
                 vt=visits_name, pt=patients_name, origin_col=origin_col,
                 time_unit=time_unit, visit_window=visit_window,
                 visit_interval=visit_interval, scheduler=scheduler, coarsen=coarsen,
-                max_patterns=max_patterns)
+                max_patterns=max_patterns, exact_times=exact_times)
         vt, pt = visits_name, patients_name
         v.require_table(visits, vt)
         v.require_table(patients, pt)
@@ -302,7 +302,9 @@ class Cohort:
                        covariates: Sequence[str] | None = None, reference: dict | None = None,
                        follow_up: float | None = None, time_unit: str = DEFAULT_TIME_UNIT,
                        grid: Sequence[float] | None = None, dropna: bool = False,
-                       table: str = "data") -> Cohort:
+                       table: str = "data", engine: str = "pandas",
+                       scheduler: str | None = None, coarsen: dict | None = None,
+                       max_patterns: int | None = None) -> Cohort:
         """Build a cohort from one row per patient with a lower and an upper bound.
 
         Rows are read as lifelines' ``fit_interval_censoring`` reads them: the event lies
@@ -314,16 +316,32 @@ class Cohort:
         (default ``"month"``); ``id_col`` defaults to the row index; other arguments as
         in :meth:`from_visits`. Details: :mod:`footdrop_bayes.cohort_intervals`.
 
+        ``engine="dask"`` builds the collapsed cohort out of core from a Dask DataFrame
+        or Parquet / CSV paths and globs (:mod:`footdrop_bayes.cohort_dask_intervals`):
+        it equals the pandas engine's cohort ``.collapse()``. ``scheduler``, ``coarsen``
+        and ``max_patterns`` as in :meth:`from_visits`.
+
         Raises
         ------
         DataError
             Non-numeric, negative or missing lower bounds, lower above upper, events at
             time 0; the message names the table, the column and the patients.
         """
-        from .cohort_engines import read_input
+        from .cohort_engines import check_engine, read_input
         from .cohort_intervals import interval_parts
 
-        df, table = read_input(df, table, "data", "pandas")   # a path or glob: read it
+        check_engine(engine)
+        df, table = read_input(df, table, "data", engine)   # pandas: a path or glob is read
+        if engine == "dask":
+            from .cohort_dask_intervals import dask_from_intervals
+
+            return dask_from_intervals(
+                cls, df, lower_col=lower_col, upper_col=upper_col, id_col=id_col,
+                factors=factors, covariates=covariates, reference=reference,
+                follow_up=follow_up, time_unit=time_unit, grid=grid, dropna=dropna,
+                table=table, scheduler=scheduler, coarsen=coarsen, max_patterns=max_patterns)
+        if scheduler is not None:
+            raise DataError("scheduler= needs engine='dask'")
         data, id_col = _keyed_table(df, id_col, [lower_col, upper_col], table)
         factors, covariates, roles = _roles(data.drop(columns=[lower_col, upper_col]),
                                             id_col, factors, covariates, table)
@@ -334,6 +352,10 @@ class Cohort:
         cohort = cls._assemble(intervals, data.set_index(id_col), factors, covariates,
                                reference, dropna, table, points, follow_up, unit, [])
         cohort.notes, cohort.roles = tuple(notes), roles
+        if coarsen:
+            from .cohort_engines import coarsened
+
+            cohort = coarsened(cohort, coarsen, max_patterns)
         return cohort
 
     def relevel(self, reference: dict) -> Cohort:

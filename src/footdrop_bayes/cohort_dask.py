@@ -17,7 +17,10 @@ Only counts, the few patient ids an error or warning names, and the collapsed ta
 back to the driver. Errors and warnings are those of the pandas engine, word for word
 (the tests compare them), checked in the same order.
 
-Supported here: numeric visit times (no dates), exact visit times (``visit_window`` 0).
+Numeric times and dates (:mod:`footdrop_bayes.cohort_dask_dates`: times since
+``origin_col`` or the first visit), visit windows and ``exact_times`` (visits moved per
+patient after the shuffle, as :mod:`footdrop_bayes.schedule` moves them) are supported;
+time-varying columns are not.
 """
 
 from __future__ import annotations
@@ -120,8 +123,10 @@ def to_dask(obj, dd, id_col=None):
 
 
 # ---------------------------------------------------------------- per-partition steps
-def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when):
-    """Visit rows as (id, time, status) with an error code per row (0 = fine)."""
+def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when,
+                dated=False):
+    """Visit rows as (id, time, status) with an error code per row (0 = fine); with
+    ``dated`` the times are left to :mod:`footdrop_bayes.cohort_dask_dates` (NaN)."""
     n = len(part)
     err = np.zeros(n, np.int8)
 
@@ -133,10 +138,13 @@ def _clean_rows(part: pd.DataFrame, id_col, time_col, status_col, recovered_when
     raw_t = part[time_col]
     t = pd.to_numeric(raw_t, errors="coerce")
     mark(raw_t.isna(), 2)
-    mark(t.isna(), 3)
-    tf = t.astype(float).to_numpy()
-    with np.errstate(invalid="ignore"):
-        mark(~np.isfinite(tf) | (tf < 0), 4)
+    if dated:
+        tf = np.full(n, np.nan)
+    else:
+        mark(t.isna(), 3)
+        tf = t.astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            mark(~np.isfinite(tf) | (tf < 0), 4)
     raw = part[status_col]
     mark(raw.isna(), 5)
     rule = v.recovery_rule(recovered_when)
@@ -165,14 +173,69 @@ def _grade_value(part, status_col):
 _PP_COLS = {"last_unrecovered": float, "first_recovered": float, "event": bool,
             "withdrawn": bool, "admin_censored": bool, "last_visit": float,
             "n_visits": float, "has_visits": bool, "conflict": bool, "conflict_time": float,
-            "dup_rows": np.int64, "n_late": np.int64, "at_zero": bool, "relapse": bool}
+            "dup_rows": np.int64, "n_late": np.int64, "at_zero": bool, "relapse": bool,
+            # visit windows (window > 0): counts and the first row position of each change
+            "n_off": np.int64, "off_pos": np.int64, "n_moved": np.int64,
+            "moved_pos": np.int64, "max_shift": float, "n_merged": np.int64,
+            "merged_pos": np.int64, "merge_conflict": bool, "conflict_pos": np.int64}
+_NO_POS = np.iinfo(np.int64).max
 
 
-def _per_patient(part: pd.DataFrame, id_col, follow_up):
+def _with_pos(part, partition_info=None):
+    """Rows with ``_pos``: their order in the stacked table (partition, then row), which
+    names patients in the pandas engine's order without a global row count."""
+    k = partition_info["number"] if partition_info else 0
+    return part.assign(_pos=(np.int64(k) << 40) + np.arange(len(part), dtype=np.int64))
+
+
+def _first_pos(pos, ids, mask, index):
+    """Per patient: the smallest ``pos`` among its rows where ``mask`` holds."""
+    return pd.Series(np.where(mask, pos, _NO_POS), index=ids).groupby(
+        level=0, sort=False).min().reindex(index, fill_value=_NO_POS).to_numpy(np.int64)
+
+
+def _windows(rec, id_col, follow_up, window, interval, exact_times, index):
+    """Visits moved to their scheduled times and merged (the pandas engine's
+    :func:`~footdrop_bayes.schedule.apply_windows`, one patient's rows together), and
+    per patient what was changed."""
+    from .schedule import scheduled_times
+
+    t = rec["time"].to_numpy(float)
+    new, off = scheduled_times(t, rec["status"].to_numpy(bool), follow_up=follow_up,
+                               window=window, interval=interval, exact_times=exact_times)
+    ids, pos = rec[id_col].to_numpy(), rec["_pos"].to_numpy(np.int64)
+    shift = np.abs(new - t)
+    moved = shift > _EPS
+
+    def count(mask):
+        return pd.Series(mask, index=ids).groupby(level=0, sort=False).sum().reindex(
+            index, fill_value=0).to_numpy(np.int64)
+
+    flags = {"n_off": count(off), "off_pos": _first_pos(pos, ids, off, index),
+             "n_moved": count(moved), "moved_pos": _first_pos(pos, ids, moved, index),
+             "max_shift": pd.Series(np.where(moved, shift, 0.0), index=ids).groupby(
+                 level=0, sort=False).max().reindex(index, fill_value=0.0).to_numpy()}
+    rec = rec.assign(time=new)
+    dup = rec.duplicated([id_col, "time"], keep=False).to_numpy()
+    key = [rec[id_col], rec["time"]]
+    n_status = rec.groupby(key, sort=False)["status"].transform("nunique").to_numpy()
+    n_groups = pd.Series(dup & ~rec.duplicated([id_col, "time"]).to_numpy(),
+                         index=ids).groupby(level=0, sort=False).sum()
+    flags["n_merged"] = count(dup) - n_groups.reindex(index, fill_value=0).to_numpy(np.int64)
+    flags["merged_pos"] = _first_pos(pos, ids, dup, index)
+    flags["merge_conflict"] = count(dup & (n_status > 1)) > 0
+    flags["conflict_pos"] = _first_pos(pos, ids, dup & (n_status > 1), index)
+    status = rec.groupby(key, sort=False)["status"].transform("any")
+    return rec.assign(status=status).drop_duplicates([id_col, "time"]), flags
+
+
+def _per_patient(part: pd.DataFrame, id_col, follow_up, window=0.0, interval=1.0,
+                 exact_times=False):
     """Each patient's interval and flags, from all of its (clean) visit rows."""
     if not len(part):
         return _pp_meta(part[id_col])
-    part = part.sort_values([id_col, "time"], kind="stable")
+    order = [id_col, "time", "_pos"] if "_pos" in part else [id_col, "time"]
+    part = part.sort_values(order, kind="stable")
     by_visit = part.groupby([id_col, "time"], sort=False)["status"]
     agg = by_visit.agg(["min", "max", "size"])
     ids_v = agg.index.get_level_values(0)
@@ -184,10 +247,14 @@ def _per_patient(part: pd.DataFrame, id_col, follow_up):
     per = per.groupby(level=0, sort=False).agg(
         {"conflict": "any", "dup_rows": "sum", "conflict_time": "min"})
     rec = part.drop_duplicates([id_col, "time"])
-    late = rec["time"].to_numpy() > follow_up + _EPS
+    late = rec["time"].to_numpy() > follow_up + window + _EPS
     per["n_late"] = pd.Series(late, index=rec[id_col].to_numpy()).groupby(
         level=0, sort=False).sum().reindex(per.index).to_numpy()
     rec = rec[~late]
+    flags = {}
+    if window > 0:
+        rec, flags = _windows(rec, id_col, follow_up, window, interval, exact_times,
+                              per.index)
     per["at_zero"] = pd.Series((rec["status"] & (rec["time"] == 0)).to_numpy(),
                                index=rec[id_col].to_numpy()).groupby(
         level=0, sort=False).any().reindex(per.index, fill_value=False).to_numpy(bool)
@@ -207,14 +274,29 @@ def _per_patient(part: pd.DataFrame, id_col, follow_up):
     out = out.reindex(per.index)
     out["has_visits"] = out["last_visit"].notna()
     out["event"] = out["first_recovered"].notna()
-    out["withdrawn"] = ~out["event"] & (out["last_visit"] < follow_up - _EPS)
+    end = follow_up - window if exact_times else follow_up
+    out["withdrawn"] = ~out["event"] & (out["last_visit"] < end - _EPS)
     out["admin_censored"] = ~out["event"] & ~out["withdrawn"] & out["has_visits"]
     out["relapse"] = out["relapse"].fillna(False).astype(bool)
     out = out.join(per)
+    for c in ("n_off", "off_pos", "n_moved", "moved_pos", "max_shift", "n_merged",
+              "merged_pos", "merge_conflict", "conflict_pos"):
+        out[c] = flags.get(c, _NO_POS if c.endswith("_pos") else 0)
     out.index.name = id_col
     out = out.reset_index()
     out[id_col] = out[id_col].astype(part[id_col].dtype)
     return out[[id_col, *_PP_COLS]].astype(_PP_COLS)
+
+
+def _window_times(part, follow_up, window, interval, exact_times):
+    """The times of the visits within follow-up after the windows (for the grid)."""
+    from .schedule import scheduled_times
+
+    part = part[part["time"] <= follow_up + window + _EPS]
+    new, _ = scheduled_times(part["time"].to_numpy(float), part["status"].to_numpy(bool),
+                             follow_up=follow_up, window=window, interval=interval,
+                             exact_times=exact_times)
+    return pd.Series(new, index=part.index, name="time")
 
 
 def _pp_meta(id_series):
@@ -277,6 +359,47 @@ def _raise_row_error(code, rows, raw, id_col, time_col, status_col, recovered_wh
     raise AssertionError(f"row check {_CODES[code]} did not raise")  # pragma: no cover
 
 
+def _decide_dates(dask, raw_v, id_col, time_col, vt, unit) -> bool:
+    from .cohort_dask_dates import decide_dates, time_kinds
+
+    kinds = raw_v.map_partitions(time_kinds, time_col, meta=(None, np.int8))
+    return decide_dates(dask, raw_v, kinds, id_col=id_col, time_col=time_col, vt=vt,
+                        unit=unit)
+
+
+def _dated_rows(dask, raw_v, raw_p, *, id_col, time_col, status_col, recovered_when,
+                origin_col, vt, pt, unit):
+    """Clean rows whose times are dates converted to times since the origin; the row
+    error counts and the largest time. The pandas engine's errors for patients without
+    an origin and visits before it."""
+    from .cohort_dask_dates import dated_times, origins
+    from .timescale import UNIT_DAYS
+
+    origin = origins(dask, raw_v, raw_p, id_col=id_col, time_col=time_col,
+                     origin_col=origin_col, vt=vt, pt=pt)
+    rows = raw_v.map_partitions(_clean_rows, id_col, time_col, status_col, recovered_when,
+                                True, meta=_clean_rows(raw_v._meta, id_col, time_col,
+                                                       status_col, recovered_when, True))
+    times = raw_v.map_partitions(dated_times, origin, id_col=id_col, time_col=time_col,
+                                 unit_days=UNIT_DAYS[unit],
+                                 meta=pd.DataFrame({"time": np.array([], float),
+                                                    "_no_origin": np.array([], bool),
+                                                    "_before": np.array([], bool)}))
+    n_unknown, n_before = dask.compute(times["_no_origin"].sum(), times["_before"].sum())
+    if n_unknown:
+        ids = raw_v[id_col][times["_no_origin"]].compute()
+        raise DataError(f"{vt}: column {id_col!r} has patients that are not in {pt}: "
+                        f"{format_ids(ids)}")
+    if n_before:
+        ids = raw_v[id_col][times["_before"]].compute()
+        raise DataError(f"{vt}: column {time_col!r} has visit dates before the origin "
+                        f"({pt} column {origin_col!r}) for patients {format_ids(ids)}")
+    rows = rows.assign(time=times["time"])
+    good_max, err_counts = dask.compute(rows["time"][rows["_err"] == 0].max(),
+                                        rows["_err"].value_counts())
+    return rows, _CountsView(err_counts), good_max
+
+
 def _flag_ids(pp, id_col, flag) -> list:
     return sorted(pp[id_col][pp[flag]].compute().tolist(), key=_sort_key)
 
@@ -289,7 +412,7 @@ def _sort_key(x):
 def dask_visit_patterns(visits, patients, *, id_col, time_col, status_col, recovered_when,
                         follow_up, factors, covariates, dropna, vt, pt, origin_col,
                         visit_window, visit_interval=1.0, unit="month", scheduler=None,
-                        coarsen=None, max_patterns=MAX_PATTERNS):
+                        coarsen=None, max_patterns=MAX_PATTERNS, exact_times=False):
     """Collapsed cohort parts from visit and patient tables, computed with Dask.
 
     Returns ``(patterns, grid, follow_up, excluded, notes)``: ``patterns`` has the
@@ -298,29 +421,27 @@ def dask_visit_patterns(visits, patients, *, id_col, time_col, status_col, recov
     Arguments as in :meth:`footdrop_bayes.Cohort.from_visits`.
     """
     dask, dd = import_dask()
-    if origin_col is not None:
-        raise DataError("engine='dask' takes numeric visit times (time since the origin); "
-                        "origin_col= and dates need engine='pandas'")
-    if visit_window:
-        raise DataError("engine='dask' uses exact visit times; visit_window= needs "
-                        "engine='pandas' (or round the times before)")
+    from .schedule import resolve_window
+
+    resolve_window(visit_window, visit_interval, dated=False)   # a bad window: say so first
     with scheduler_context(scheduler) if scheduler is not None else nullcontext():
         return _build(dask, dd, visits, patients, id_col=id_col, time_col=time_col,
                       status_col=status_col, recovered_when=recovered_when,
                       follow_up=follow_up, factors=factors, covariates=covariates,
                       dropna=dropna, vt=vt, pt=pt, coarsen=coarsen,
-                      max_patterns=max_patterns, visit_interval=visit_interval, unit=unit)
+                      max_patterns=max_patterns, visit_interval=visit_interval, unit=unit,
+                      visit_window=visit_window, exact_times=exact_times,
+                      origin_col=origin_col)
 
 
 def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovered_when,
            follow_up, factors, covariates, dropna, vt, pt, coarsen, max_patterns,
-           visit_interval, unit):
+           visit_interval, unit, visit_window=None, exact_times=False, origin_col=None):
+    from .schedule import resolve_window
+
     raw_v, raw_p = to_dask(visits, dd, id_col), to_dask(patients, dd, id_col)
     v.require_columns(raw_v._meta, [id_col, time_col, status_col], vt)
     v.require_columns(raw_p._meta, [id_col], pt)
-    if pd.api.types.is_datetime64_any_dtype(raw_v._meta[time_col]):
-        raise DataError(f"{vt}: column {time_col!r} holds dates; engine='dask' takes "
-                        "numeric times since the origin (or use engine='pandas')")
     cols = list(factors) + list(covariates)
     rows = raw_v.map_partitions(_clean_rows, id_col, time_col, status_col, recovered_when,
                                 meta=_clean_rows(raw_v._meta, id_col, time_col, status_col,
@@ -344,26 +465,47 @@ def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovere
         raise DataError(f"{pt}: column {id_col!r} lists patients more than once: "
                         f"{format_ids(_ids_in_order(raw_p, id_col, dups))}")
     v.require_columns(raw_p._meta, cols, pt)
-    for code in range(2, 9):
+    if counts.get(2):
+        _raise_row_error(2, rows, raw_v, id_col, time_col, status_col, recovered_when, vt)
+    dated = pd.api.types.is_datetime64_any_dtype(raw_v._meta[time_col]) or (
+        counts.get(3) and _decide_dates(dask, raw_v, id_col, time_col, vt, unit))
+    if dated:
+        rows, counts, good_max = _dated_rows(
+            dask, raw_v, raw_p, id_col=id_col, time_col=time_col, status_col=status_col,
+            recovered_when=recovered_when, origin_col=origin_col, vt=vt, pt=pt, unit=unit)
+    elif origin_col is not None:
+        raise DataError(f"{vt}: column {time_col!r} holds numbers (times since the "
+                        f"origin), so origin_col={origin_col!r} cannot apply; give dates "
+                        "or leave origin_col out")
+    window = resolve_window(visit_window, visit_interval, bool(dated))
+    for code in range(3, 9):
         if counts.get(code):
             _raise_row_error(code, rows, raw_v, id_col, time_col, status_col,
                              recovered_when, vt)
     if follow_up is None:
-        follow_up = float(good_max)
+        from .schedule import default_follow_up
+
+        follow_up = default_follow_up(pd.Series([float(good_max)]), window, visit_interval)
     elif not np.isfinite(follow_up) or follow_up <= 0:
         raise DataError(f"follow_up must be a positive time, got {follow_up!r}")
 
     # --- per patient, after a shuffle by patient id
     good = rows[rows["_err"] == 0][[id_col, "time", "status"]]
+    if window > 0:
+        good = good.map_partitions(_with_pos, meta=good._meta.assign(
+            _pos=np.array([], np.int64)))
     meta = _pp_meta(rows._meta[id_col])
-    pp = good.shuffle(on=id_col).map_partitions(_per_patient, id_col, follow_up, meta=meta)
+    pp = good.shuffle(on=id_col).map_partitions(_per_patient, id_col, follow_up, window,
+                                                visit_interval, exact_times, meta=meta)
     pp = pp.persist()
     pat = raw_p[[id_col, *cols]].assign(_in_patients=True)
     merged = pp.merge(pat, on=id_col, how="outer")
     unknown = merged["_in_patients"].isna()
     no_visits = merged["has_visits"].isna() | ~merged["has_visits"].fillna(False).astype(bool)
     kept = merged[~unknown & ~no_visits]
-    grid_t = good["time"][good["time"] <= follow_up + _EPS].unique()
+    grid_t = (good["time"][good["time"] <= follow_up + _EPS].unique() if window <= 0 else
+              good.map_partitions(_window_times, follow_up, window, visit_interval,
+                                  exact_times, meta=("time", float)).unique())
     complete = ~kept[cols].isna().any(axis=1) if cols else None
     usable = kept[complete] if cols else kept
     numeric_bad, converted = {}, {}
@@ -408,15 +550,18 @@ def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovere
     if n_late:
         sub = rows[rows[id_col].isin(pp[id_col][pp["n_late"] > 0].compute().tolist())
                    & (rows["_err"] == 0)][[id_col, "time"]].compute().drop_duplicates()
-        late = sub[sub["time"] > follow_up + _EPS]
-        near = int((late["time"] <= follow_up + visit_interval / 2).sum())
-        hint = (f"; {near} of them within half a visit interval of the end: pass "
-                f"visit_window= (e.g. {visit_interval / 2:g}) to count them as the "
-                "end-of-follow-up visit") if near else ""
-        text = (f"{vt}: ignored {int(n_late)} visit(s) after the end of follow-up "
-                f"({follow_up:g} {unit}s) of patients {format_ids(late[id_col])}{hint}")
+        from .schedule import late_hint, late_text
+
+        late = sub[sub["time"] > follow_up + window + _EPS]
+        near = int((late["time"] <= follow_up + visit_interval / 2).sum()) if not window else 0
+        text = f"{vt}: " + late_text(int(n_late), follow_up, window, unit,
+                                     format_ids(late[id_col]), late_hint(near, visit_interval))
         notes.append(text)
         warnings.warn(text, DataWarning, stacklevel=4)
+    if window > 0:
+        for text in _window_notes(dask, pp, id_col, unit, window, visit_interval):
+            notes.append(f"{vt}: {text}")
+            warnings.warn(f"{vt}: {text}", DataWarning, stacklevel=4)
     if n_zero:
         ids = _ids_in_order(rows, id_col, pp[id_col][pp["at_zero"]].compute(),
                             lambda d: (d["_err"] == 0) & d["status"] & (d["time"] == 0))
@@ -444,6 +589,45 @@ def _build(dask, dd, visits, patients, *, id_col, time_col, status_col, recovere
     patterns = _collapse(dask, final, key_frame, cols, int(n_est), max_patterns)
     grid = np.union1d([0.0], np.asarray(times, float))
     return patterns, grid, follow_up, excluded, notes
+
+
+def format_first_ids(head: list, n: int) -> str:
+    """:func:`~footdrop_bayes.errors.format_ids` of ``n`` distinct ids of which only the
+    first few (``head``, in order) were brought back to the driver."""
+    text = format_ids(head)
+    if n > len(head):
+        text = f"{text.rsplit(' (', 1)[0]} and {n - len(head)} more ({n} patients)"
+    return text
+
+
+def _window_notes(dask, pp, id_col, unit, window, interval) -> list[str]:
+    """The pandas engine's notes on visits outside the windows, moved and merged, from
+    the per-patient counts (patients named in row order by their first such visit)."""
+    from .schedule import merged_text, moved_text, off_text
+
+    n_off, n_moved, shift, n_merged, n_conflict = dask.compute(
+        pp["n_off"].sum(), pp["n_moved"].sum(), pp["max_shift"].max(), pp["n_merged"].sum(),
+        pp["merge_conflict"].sum())
+
+    def ids(flag, pos_col):
+        sel = pp[flag]
+        # (the id column is taken on the driver: Dask pushes a column selection into
+        # nsmallest and then fails)
+        head, n = dask.compute(sel[[id_col, pos_col]].nsmallest(5, pos_col), flag.sum())
+        return format_first_ids(head[id_col].tolist(), int(n))
+
+    texts = []
+    if n_off:
+        texts.append(off_text(int(n_off), window, interval, unit,
+                              ids(pp["n_off"] > 0, "off_pos")))
+    if n_moved:
+        texts.append(moved_text(int(n_moved), window, float(shift), unit,
+                                ids(pp["n_moved"] > 0, "moved_pos")))
+    if n_merged:
+        texts.append(merged_text(int(n_merged), ids(pp["n_merged"] > 0, "merged_pos"),
+                                 ids(pp["merge_conflict"], "conflict_pos")
+                                 if n_conflict else None))
+    return texts
 
 
 class _CountsView:

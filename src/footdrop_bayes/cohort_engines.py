@@ -155,3 +155,24 @@ def cli_tables(args):
 
     patients = read_table(args.patients)
     return read_table(args.visits), patients, patients, kwargs
+
+
+def cli_interval_table(args, read_table):
+    """``(source, roles_table, engine_kwargs)`` for ``Cohort.from_intervals`` from
+    ``--intervals``: the pandas engine reads the table (a path or glob), the Dask engine
+    passes the path on and gives the first :data:`ROLE_SAMPLE` rows for inferring roles
+    and finding the id column."""
+    engine = getattr(args, "engine", "pandas")
+    kwargs = {"engine": engine, "coarsen": parse_coarsen(getattr(args, "coarsen", None)),
+              "max_patterns": getattr(args, "max_patterns", None)}
+    if engine == "dask":
+        from .cohort_dask import import_dask, to_dask
+
+        _, dd = import_dask()
+        sample = to_dask(args.intervals, dd, args.id_col).head(ROLE_SAMPLE, npartitions=-1)
+        kwargs["scheduler"] = args.scheduler
+        return args.intervals, sample, kwargs
+    if getattr(args, "scheduler", None):
+        raise DataError("--scheduler needs --engine dask")
+    table = read_table(args.intervals)
+    return table, table, kwargs

@@ -80,48 +80,86 @@ def apply_windows(rec: pd.DataFrame, id_col: str, *, follow_up: float, window: f
     if window <= 0:
         return rec
     t = rec["time"].to_numpy(float)
-    sched = schedule_times(follow_up, interval)
-    if exact_times:
-        new = np.where(t > follow_up, follow_up, t)
-    else:
-        j = np.clip(np.searchsorted(sched, t), 1, len(sched) - 1)
-        lo, hi = sched[j - 1], sched[j]
-        nearest = np.where(t - lo < hi - t - _EPS, lo, hi)
-        nearest = np.where(t <= sched[0], sched[0], nearest)
-        inside = np.abs(t - nearest) <= window + _EPS
-        new = np.where(inside, nearest, t)
-        # a recovery cannot be at referral: such a visit goes to the first scheduled one
-        to_zero = rec["status"].to_numpy(bool) & (new == 0) & (t > 0)
-        new = np.where(to_zero, sched[1] if len(sched) > 1 else t, new)
-        off = ~inside
-        if off.any():
-            _note(notes, table, f"{int(off.sum())} visit(s) outside every ±{window:g} "
-                  f"{unit} window of the schedule (every {interval:g} {unit}) kept at their "
-                  f"exact times, of patients {format_ids(rec.loc[off, id_col])}")
+    new, off = scheduled_times(t, rec["status"].to_numpy(bool), follow_up=follow_up,
+                               window=window, interval=interval, exact_times=exact_times)
+    if off.any():
+        _note(notes, table, off_text(int(off.sum()), window, interval, unit,
+                                     format_ids(rec.loc[off, id_col])))
     moved = np.abs(new - t) > _EPS
     if moved.any():
-        shift = np.abs(new - t)[moved].max()
-        _note(notes, table, f"{int(moved.sum())} visit(s) moved to their scheduled time "
-              f"(within ±{window:g} {unit}; largest move {shift:.2f} {unit}), of patients "
-              f"{format_ids(rec.loc[moved, id_col])}")
+        _note(notes, table, moved_text(int(moved.sum()), window, np.abs(new - t)[moved].max(),
+                                       unit, format_ids(rec.loc[moved, id_col])))
     rec = rec.assign(time=new)
     return _merge_collisions(rec, id_col, table, unit, notes)
+
+
+def scheduled_times(t: np.ndarray, status: np.ndarray, *, follow_up: float, window: float,
+                    interval: float, exact_times: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each visit's time after the windows (row by row), and which visits lie outside
+    every window (kept at their exact time; never with ``exact_times``). ``t``: times of
+    visits not after ``follow_up + window``; ``status``: recovered at the visit."""
+    t = np.asarray(t, float)
+    if exact_times:
+        return np.where(t > follow_up, follow_up, t), np.zeros(len(t), bool)
+    sched = schedule_times(follow_up, interval)
+    j = np.clip(np.searchsorted(sched, t), 1, len(sched) - 1)
+    lo, hi = sched[j - 1], sched[j]
+    nearest = np.where(t - lo < hi - t - _EPS, lo, hi)
+    nearest = np.where(t <= sched[0], sched[0], nearest)
+    inside = np.abs(t - nearest) <= window + _EPS
+    new = np.where(inside, nearest, t)
+    # a recovery cannot be at referral: such a visit goes to the first scheduled one
+    to_zero = np.asarray(status, bool) & (new == 0) & (t > 0)
+    new = np.where(to_zero, sched[1] if len(sched) > 1 else t, new)
+    return new, ~inside
+
+
+def off_text(n: int, window: float, interval: float, unit: str, ids_text: str) -> str:
+    """The note on visits outside every window."""
+    return (f"{n} visit(s) outside every ±{window:g} {unit} window of the schedule (every "
+            f"{interval:g} {unit}) kept at their exact times, of patients {ids_text}")
+
+
+def moved_text(n: int, window: float, shift: float, unit: str, ids_text: str) -> str:
+    """The note on visits moved to their scheduled time."""
+    return (f"{n} visit(s) moved to their scheduled time (within ±{window:g} {unit}; "
+            f"largest move {shift:.2f} {unit}), of patients {ids_text}")
+
+
+def late_text(n: int, follow_up: float, window: float, unit: str, ids_text: str,
+              hint: str) -> str:
+    """The note on visits after the end of follow-up (and its window)."""
+    return (f"ignored {n} visit(s) after the end of follow-up ({follow_up:g} "
+            f"{unit}s{f' + {window:g}' if window else ''}) of patients {ids_text}{hint}")
+
+
+def late_hint(near: int, interval: float) -> str:
+    """The hint of the late-visit note when ``near`` late visits are within half an
+    interval of the end (exact times only)."""
+    return (f"; {near} of them within half a visit interval of the end: pass visit_window= "
+            f"(e.g. {interval / 2:g}) to count them as the end-of-follow-up visit"
+            if near else "")
+
+
+def merged_text(n: int, ids_text: str, conflict_ids_text: str | None) -> str:
+    """The note on visits merged at the same scheduled time."""
+    msg = (f"{n} visit(s) merged with another visit of the same patient at the same "
+           f"scheduled time, of patients {ids_text}")
+    if conflict_ids_text:
+        msg += (f"; the merged visits disagree (kept as recovered: recovery is absorbing) "
+                f"for patients {conflict_ids_text}")
+    return msg
 
 
 def _drop_late(rec, id_col, follow_up, window, interval, table, unit, notes):
     late = rec["time"] > follow_up + window + _EPS
     if not late.any():
         return rec
-    hint = ""
-    if window == 0:
-        near = late & (rec["time"] <= follow_up + interval / 2)
-        if near.any():
-            hint = (f"; {int(near.sum())} of them within half a visit interval of the end: "
-                    f"pass visit_window= (e.g. {interval / 2:g}) to count them as the "
-                    "end-of-follow-up visit")
-    _note(notes, table, f"ignored {int(late.sum())} visit(s) after the end of follow-up "
-          f"({follow_up:g} {unit}s{f' + {window:g}' if window else ''}) of patients "
-          f"{format_ids(rec.loc[late, id_col])}{hint}")
+    near = (int((late & (rec["time"] <= follow_up + interval / 2)).sum())
+            if window == 0 else 0)
+    _note(notes, table, late_text(int(late.sum()), follow_up, window, unit,
+                                  format_ids(rec.loc[late, id_col]),
+                                  late_hint(near, interval)))
     return rec[~late]
 
 
@@ -132,12 +170,9 @@ def _merge_collisions(rec, id_col, table, unit, notes):
     groups = rec[dup].groupby([id_col, "time"], sort=False)["status"]
     conflict = groups.nunique() > 1
     merged = int(dup.sum() - groups.ngroups)
-    msg = (f"{merged} visit(s) merged with another visit of the same patient at the same "
-           f"scheduled time, of patients {format_ids(rec.loc[dup, id_col])}")
-    if conflict.any():
-        msg += (f"; the merged visits disagree (kept as recovered: recovery is absorbing) "
-                f"for patients {format_ids(conflict.index[conflict].get_level_values(0))}")
-    _note(notes, table, msg)
+    _note(notes, table, merged_text(
+        merged, format_ids(rec.loc[dup, id_col]),
+        format_ids(conflict.index[conflict].get_level_values(0)) if conflict.any() else None))
     status = rec.groupby([id_col, "time"], sort=False)["status"].transform("any")
     return rec.assign(status=status).drop_duplicates([id_col, "time"])
 
