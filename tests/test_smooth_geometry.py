@@ -52,13 +52,56 @@ def test_scale_floor_is_the_lognormal_quantile():
 def test_coefficient_se_matches_a_loop_over_patients(small_and_large):
     m = fb.RecoveryModel(small_and_large[0], smooth=["age", "delay"])
     d = m.data
+    # crude discrete hazard per grid interval, by a loop over patients and intervals
+    exit_idx = np.where(d.event, d.r_idx, d.l_idx)
+    k = len(d.widths)
+    h = np.zeros(k + 1)
+    for j in range(1, k + 1):
+        at_risk = sum(1 for e in exit_idx if e >= j)
+        events = sum(1 for e, r in zip(d.event, d.r_idx, strict=True) if e and r == j)
+        h[j] = events / at_risk if at_risk else 0.0
     for term, b in d.smooth.items():
         info = np.zeros(b.size)
         x = d.z[:, d.covariates.index(term)] * b.sd + b.mean
         for i in range(d.n_patients):             # per patient, not per pattern
-            if d.event[i]:
-                info += b.design(x[i:i + 1])[0] ** 2
-        np.testing.assert_allclose(coefficient_se(d, b), 1 / np.sqrt(info), rtol=1e-10)
+            expected = h[:exit_idx[i] + 1].sum()
+            info += expected * b.design(x[i:i + 1])[0] ** 2
+        np.testing.assert_allclose(coefficient_se(d, b) ** -2.0, info, rtol=1e-8,
+                                   atol=1e-10 * info.max())
+
+
+def test_expected_events_sum_to_the_recoveries(small_and_large):
+    from footdrop_bayes.model.smooth import expected_events
+
+    d = fb.RecoveryModel(small_and_large[0], smooth=["age"]).data
+    pat = d.patterns
+    e = expected_events(pat["l_idx"], pat["r_idx"], pat["event"], pat["weight"])
+    assert e.sum() == pytest.approx(float(d.event.sum()), rel=1e-10)
+    assert np.all(e >= 0)
+    # censored at referral: no exposure, no information
+    assert np.all(e[(~pat["event"]) & (pat["l_idx"] == 0)] == 0)
+
+
+def test_rotation_diagonalises_the_information(small_and_large):
+    m = fb.RecoveryModel(small_and_large[0], smooth=["age"])
+    d, b = m.data, m.data.smooth["age"]
+    q = b.params["rotation"]
+    np.testing.assert_allclose(q.T @ q, np.eye(b.size), atol=1e-10)
+    x = d.z[:, d.covariates.index("age")] * b.sd + b.mean
+    rotated = b.design(x)
+    from footdrop_bayes.model.smooth import expected_events
+
+    w = expected_events(d.l_idx, d.r_idx, d.event, np.ones(d.n_patients))
+    gram = rotated.T @ (w[:, None] * rotated)           # per patient: a different path
+    off = gram - np.diag(np.diag(gram))
+    assert np.abs(off).max() < 1e-8 * np.abs(gram).max()
+    assert np.all(np.diff(np.diag(gram)) <= 1e-9)       # most informed first
+    # the same function space as the unrotated basis (the prior is isotropic)
+    b.params["rotation"] = None
+    try:
+        np.testing.assert_allclose(rotated @ q.T, b.design(x), atol=1e-10)
+    finally:
+        b.params["rotation"] = q
 
 
 def test_centred_rule_per_coefficient(small_and_large):

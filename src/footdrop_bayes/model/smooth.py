@@ -30,8 +30,11 @@ and :math:`f` shrinks to zero). Two raw bases :math:`\tilde X` are available
     what the centring and the linear term already hold) and :math:`c = \sigma z`,
     :math:`z \sim N(0, I)`. The columns are rescaled so that :math:`\sigma` is the
     root-mean-square of :math:`f` over the cohort a priori: the typical size of the
-    departure from a line, in log hazard ratio. :math:`\sigma \sim
-    \text{HalfNormal}(s)`, ``s = smooth_sigma``.
+    departure from a line, in log hazard ratio. :math:`\log\sigma \sim N(\log m, s)`
+    (``smooth_median``, ``smooth_log_sd``; zero-avoiding like the factor scales) or
+    :math:`\text{HalfNormal}` (``smooth_scale_prior="halfnormal"``). The columns are
+    finally rotated (:func:`information_rotation`) so that the data inform each
+    coefficient separately; the isotropic prior is unchanged.
 ``"hsgp"``
     A Hilbert-space approximate GP (Riutort-Mayol et al. 2023; :class:`pymc.gp.HSGP`'s
     basis): ``hsgp_m`` sine eigenfunctions on :math:`[-L, L]`, ``L = hsgp_c`` times the
@@ -39,6 +42,11 @@ and :math:`f` shrinks to zero). Two raw bases :math:`\tilde X` are available
     covariance with amplitude :math:`\sigma \sim \text{HalfNormal}(s)` and lengthscale
     :math:`\log \ell \sim N(\log \ell_0, s_\ell)` in covariate SDs; :math:`c_j = z_j
     \sqrt{S(\omega_j)}`.
+
+Each coefficient is written centred where the data pin it and non-centred where the prior
+shapes it (:func:`choose_centred`). With ``model_config["smooth_split"] = False`` a term is
+one penalised smooth instead: the basis is only centred (the P-spline gets the linear
+column too) and the term has no separate ``beta`` (:func:`linear_coefficients`).
 
 Inputs are standardised as for the linear terms. The basis is defined on the data range
 only (the B-spline knots / HSGP's boundary ``L`` are frozen from the cohort): values
@@ -143,7 +151,9 @@ class SmoothBasis:
         p = self.params
         raw = self._raw(x) - p["col_mean"]
         raw = raw - np.outer(x - p["x_mean"], p["slope"])
-        return raw / p["scale"]
+        raw = raw / p["scale"]
+        rot = p.get("rotation")
+        return raw if rot is None else raw @ rot
 
     def spec(self) -> dict:
         """JSON-able description (kind, size, range, split, centred columns)."""
@@ -238,6 +248,8 @@ def build_bases(data, smooth, config: dict) -> dict:
         j = data.covariates.index(term)
         mean, sd = (float(data.scaling.loc[term, k]) for k in ("mean", "sd"))
         b = build_basis(term, data.z[:, j] * sd + mean, mean, sd, config)
+        if b.kind == "pspline":
+            b.params["rotation"] = information_rotation(data, b)
         b.params["centred"] = choose_centred(data, b, config)
         out[term] = b
     return out
@@ -248,7 +260,7 @@ def build_bases(data, smooth, config: dict) -> dict:
 SMOOTH_QUANTILE = 0.10
 
 
-def scale_floor(config: dict, q: float = SMOOTH_QUANTILE) -> float:
+def scale_floor(config: dict, q: float | None = None) -> float:
     """The ``q`` quantile of the prior of a smooth term's scale ``sigma``.
 
     Log-normal (``smooth_scale_prior="lognormal"``, the default): ``smooth_median *
@@ -259,20 +271,68 @@ def scale_floor(config: dict, q: float = SMOOTH_QUANTILE) -> float:
 
     if config.get("smooth_scale_prior", "lognormal") == "halfnormal":
         return 0.0
+    q = SMOOTH_QUANTILE if q is None else q
     return float(config["smooth_median"] * np.exp(norm.ppf(q) * config["smooth_log_sd"]))
 
 
-def coefficient_se(data, basis: SmoothBasis) -> np.ndarray:
-    """Approximate standard error of each basis coefficient, ``1/sqrt(sum_i d_i X_ij^2)``.
+def information_rotation(data, basis: SmoothBasis) -> np.ndarray:
+    """Orthogonal ``Q`` that makes the coefficients' data information diagonal.
 
-    ``d_i`` is patient ``i``'s recovery indicator (the information a proportional-hazards
-    coefficient gets from each recovery): for an indicator column this is the factors'
+    ``Q`` holds the eigenvectors of ``X' D X`` (``D``: expected recoveries per pattern,
+    the information of :func:`coefficient_se`), most informed first. The P-spline's prior
+    ``c ~ N(0, sigma^2 I)`` is isotropic, so ``X c = (X Q)(Q' c)`` with ``Q' c ~ N(0,
+    sigma^2 I)`` is the same model; in the rotated coordinates the likelihood no longer
+    couples the coefficients (to first order), each has its own standard error, and the
+    centred / non-centred choice (:func:`choose_centred`) is exact per coefficient.
+    """
+    basis.params.pop("rotation", None)
+    design, d = _pattern_design(data, basis)
+    lam, q = np.linalg.eigh(design.T @ (d[:, None] * design))
+    q = q[:, np.argsort(lam)[::-1]]
+    # a deterministic sign: the largest entry of each column positive
+    q = q * np.sign(q[np.abs(q).argmax(axis=0), np.arange(q.shape[1])])
+    return q
+
+
+def expected_events(l_idx, r_idx, event, weight) -> np.ndarray:
+    """Each row's expected recoveries under a common crude hazard: ``weight * H(exit)``.
+
+    ``H`` is the cumulative crude discrete hazard of the grid intervals (recoveries ending
+    in interval ``k`` over the rows still at risk in it); a row exits at ``R`` when
+    recovered and at ``L`` when censored. Summed over rows this is the number of
+    recoveries, but spread over everyone at risk, censored patients included - the
+    Fisher information of a proportional-hazards coefficient under the null is
+    ``sum_i H_i x_i^2``.
+    """
+    l_idx, r_idx = np.asarray(l_idx, np.int64), np.asarray(r_idx, np.int64)
+    event, weight = np.asarray(event, bool), np.asarray(weight, float)
+    exit_idx = np.where(event, r_idx, l_idx)
+    k = int(exit_idx.max(initial=0))
+    at_risk = np.cumsum(np.bincount(exit_idx, weights=weight, minlength=k + 1)[::-1])[::-1]
+    d = np.bincount(r_idx[event], weights=weight[event], minlength=k + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(at_risk > 0, d / at_risk, 0.0)
+    h[0] = 0.0                                  # grid point 0: nobody exits before it
+    return weight * np.cumsum(h)[exit_idx]
+
+
+def _pattern_design(data, basis: SmoothBasis):
+    """The basis at every likelihood pattern and the patterns' expected recoveries."""
+    pat = data.patterns
+    d = expected_events(pat["l_idx"], pat["r_idx"], pat["event"], pat["weight"])
+    z = np.asarray(pat["z"], float).reshape(len(d), -1)[:, data.covariates.index(basis.term)]
+    return basis.design(z * basis.sd + basis.mean, table="cohort"), d
+
+
+def coefficient_se(data, basis: SmoothBasis) -> np.ndarray:
+    """Approximate standard error of each basis coefficient, ``1/sqrt(sum_i H_i X_ij^2)``.
+
+    ``H_i`` is patient ``i``'s expected number of recoveries under a common crude hazard
+    (:func:`expected_events`): the Fisher information of a proportional-hazards
+    coefficient at no effect. For an indicator column it is about the factors'
     ``1/sqrt(events)``. Computed on the likelihood's patterns with their weights.
     """
-    pat = data.patterns
-    d = np.asarray(pat["weight"], float) * np.asarray(pat["event"], float)
-    z = np.asarray(pat["z"], float).reshape(len(d), -1)[:, data.covariates.index(basis.term)]
-    design = basis.design(z * basis.sd + basis.mean, table="cohort")
+    design, d = _pattern_design(data, basis)
     info = d @ design ** 2
     with np.errstate(divide="ignore"):
         return np.where(info > 0, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
