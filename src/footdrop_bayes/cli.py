@@ -375,18 +375,27 @@ def _smooth_args(p: argparse.ArgumentParser) -> None:
                    "chosen values, e.g. age=30,50,70 (repeat for several columns)")
     p.add_argument("--no-smooth-comparison", action="store_true",
                    help="skip the LOO comparison with linear refits (one refit per term)")
+    p.add_argument("--smooth-split", choices=["on", "off"], default=None,
+                   help="on (default): each smooth term is its line plus a penalised "
+                   "wiggly part, so a linear effect shrinks to its line; off: one "
+                   "penalised smooth, slope included (model_config['smooth_split'])")
 
 
 def _smooth_kwargs(args: argparse.Namespace) -> dict:
     """Keyword arguments of run_analysis for the smooth-term options."""
     smooth = getattr(args, "smooth", None)
     at = getattr(args, "smooth_at", None)
+    split = getattr(args, "smooth_split", None)
     if not smooth:
-        if at or getattr(args, "no_smooth_comparison", False):
-            raise DataError("--smooth-at and --no-smooth-comparison need --smooth")
+        if at or getattr(args, "no_smooth_comparison", False) or split:
+            raise DataError("--smooth-at, --no-smooth-comparison and --smooth-split need "
+                            "--smooth")
         return {}
-    return {"smooth": smooth, "smooth_at": dict(at) if at else None,
-            "smooth_comparison": not args.no_smooth_comparison}
+    out = {"smooth": smooth, "smooth_at": dict(at) if at else None,
+           "smooth_comparison": not args.no_smooth_comparison}
+    if split is not None:
+        out["model_config"] = {"smooth_split": split == "on"}
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,26 @@ def _basis_name(t: pd.DataFrame) -> str:
     return " / ".join(names.get(k, k) for k in kinds) or "a penalised basis"
 
 
+def _split_words(t: pd.DataFrame, basis: str) -> str:
+    """How the smooth terms enter: line + wiggly part (split) or one penalised smooth."""
+    split = list(t["split"]) if "split" in t else [True] * len(t)
+    words = []
+    if any(split):
+        words.append(
+            f"{'Each' if all(split) else 'A split term'} enters the log hazard as a "
+            f"straight line plus a penalised wiggly part ({basis}, centred so that it "
+            "averages zero over the cohort and without linear trend); σ is the typical "
+            "size of the departure from the line (log hazard ratio): near 0, the curve "
+            "is its line. ")
+    if not all(split):
+        whole = ", ".join(str(x) for x, sp in zip(t["term"], split, strict=True) if not sp)
+        words.append(
+            f"Not split ({whole}): one penalised smooth ({basis}, centred so that it "
+            "averages zero over the cohort), its slope penalised with its wiggles; σ is "
+            "the typical size of the whole effect (log hazard ratio). ")
+    return "".join(words)
+
+
 def _terms_md(t: pd.DataFrame) -> str:
     rows = ["| term | basis | basis size | data range | reference (median) | wiggliness σ |",
             "| --- | --- | --- | --- | --- | --- |"]
@@ -80,12 +100,9 @@ def smooth_section(a, captions: dict) -> list[str]:
     unit = a.cohort.time_unit
     out = [
         "## Smooth (non-linear) effects", "",
-        f"Smooth terms: {', '.join(terms)}. Each enters the log hazard as a straight line "
-        f"plus a penalised wiggly part ({_basis_name(s.terms)}, centred so that it "
-        f"averages zero over the cohort and without linear trend); σ is the typical size "
-        f"of the departure from the line (log hazard ratio): near 0, the curve is its "
-        f"line. The other numeric covariates are linear. "
-        f"Curves are defined on the data range only; values outside it are refused.", "",
+        f"Smooth terms: {', '.join(terms)}. " + _split_words(s.terms, _basis_name(s.terms))
+        + "The other numeric covariates are linear. "
+        "Curves are defined on the data range only; values outside it are refused.", "",
     ]
     if len(s.terms):
         out += [_terms_md(s.terms), ""]

@@ -29,7 +29,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from .likelihood import ModelData, interval_loglik
-from .smooth import smooth_arrays, smooth_coords, smooth_effects
+from .smooth import linear_coefficients, smooth_arrays, smooth_coords, smooth_effects
 
 
 def _lognormal_quantile(median: float, log_sd: float, q: float) -> float:
@@ -371,7 +371,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
         alpha = _baseline(data, config, choices["baseline"])
         eta = _factor_effects(data, config, choices, codes, d)
         if data.covariates:
-            beta_std = pm.Normal("beta_std", 0.0, config["beta_sigma"], dims="covariate")
+            beta_std = linear_coefficients(data, config)  # issue 11: N(0, beta_sigma)
             pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
             eta = eta + pt.dot(d["pattern_z"], beta_std)
         if data.smooth:                  # issue 11: wiggly parts of smooth terms

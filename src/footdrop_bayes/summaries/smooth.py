@@ -261,7 +261,10 @@ def smooth_terms_table(model, interval: float = 0.95) -> pd.DataFrame:
     """One row per smooth term: basis, size, data range, reference, wiggliness.
 
     ``sigma_median`` / ``sigma_low`` / ``sigma_high`` summarise the scale of the wiggly part
-    (``sigma_smooth_<term>``): near 0, the curve is (close to) its line.
+    (``sigma_smooth_<term>``): near 0, the curve is (close to) its line. ``split``: the
+    term is its line plus the wiggly part (``model_config["smooth_split"]``, default) or
+    one penalised smooth; ``centred``: how many basis coefficients the data pin enough
+    to be written centred (:func:`~footdrop_bayes.model.smooth.choose_centred`).
     """
     lo_q, hi_q = interval_quantiles(interval)
     rows = []
@@ -271,5 +274,6 @@ def smooth_terms_table(model, interval: float = 0.95) -> pd.DataFrame:
                      "max": b.hi, "reference": term_reference(model, t),
                      "sigma_median": float(np.median(s)),
                      "sigma_low": float(np.quantile(s, lo_q)),
-                     "sigma_high": float(np.quantile(s, hi_q))})
+                     "sigma_high": float(np.quantile(s, hi_q)),
+                     "split": b.split, "centred": int(np.sum(b.params.get("centred", 0)))})
     return pd.DataFrame(rows)
