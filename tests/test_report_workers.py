@@ -65,3 +65,15 @@ def test_one_job_runs_in_this_process():
     seen = []
     assert run_steps([lambda: seen.append(os.getpid())] * 2, jobs=1) == [None, None]
     assert seen == [os.getpid()] * 2
+
+
+def test_idle_jobs_follow_the_free_cores(monkeypatch):
+    from footdrop_bayes import report_workers
+
+    monkeypatch.setattr(report_workers, "default_jobs", lambda n: min(2, n))
+    monkeypatch.setattr(report_workers.os, "sched_getaffinity", lambda pid: {0, 1},
+                        raising=False)
+    for load, steps, expected in [(1.0, 9, 2), (0.2, 9, 2), (1.6, 9, 1), (6.0, 9, 1),
+                                  (1.0, 1, 1)]:
+        monkeypatch.setattr(report_workers.os, "getloadavg", lambda load=load: (load, 0, 0))
+        assert report_workers.idle_jobs(steps) == expected, (load, steps)

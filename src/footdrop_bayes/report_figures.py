@@ -17,7 +17,7 @@ from .model.prior_curves import prior_recovery_shares
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import curve_note, has_terms, posterior_curve_panels
-from .report_workers import failure_exception, run_steps
+from .report_workers import failure_exception, idle_jobs, run_steps
 
 
 def _kms(a: Analysis) -> dict:
@@ -53,10 +53,11 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
     jobs : int, optional
         With ``problems``: worker processes drawing the figures in parallel (forked,
         :func:`~footdrop_bayes.report_workers.run_steps`). Default: the environment
-        variable ``FOOTDROP_BAYES_FIGURE_JOBS``, else 1 (in this process): measured on a
-        shared 2-core machine, 2 workers were slower than 1 in a fresh process at load 5
-        and faster only at load 9 (docs/performance.md). Without ``problems`` always in
-        this process.
+        variable ``FOOTDROP_BAYES_FIGURE_JOBS``, else the cores free now
+        (:func:`~footdrop_bayes.report_workers.idle_jobs`: 2 on an idle 2-core machine,
+        1 when the other core is busy; measured on a shared 2-core machine, 2 workers
+        were slower than 1 in a fresh process at load 5, docs/performance.md). Without
+        ``problems`` always in this process.
     """
     lvl = f"{100 * a.interval:g}%"
     model, unit = a.model, a.cohort.time_unit
@@ -167,6 +168,8 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             jobs = max(1, int(os.environ.get("FOOTDROP_BAYES_FIGURE_JOBS", "1")))
         except ValueError:
             jobs = 1
+        if "FOOTDROP_BAYES_FIGURE_JOBS" not in os.environ:    # cores free now (idle_jobs)
+            jobs = idle_jobs(len(renders))
     for stem, failure in zip(renders, run_steps(list(renders.values()), jobs),
                              strict=True):
         if failure is None:

@@ -166,7 +166,8 @@ def _cox(a: Analysis, captions: dict) -> list[str]:
          else "Concordance not computed (collapsed cohort)") + "; likelihood-ratio test "
         f"χ² = {a.cox.likelihood_ratio['statistic']:.1f} on "
         f"{int(a.cox.likelihood_ratio['df'])} df, "
-        f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}." + cox_clinic_sentence(a), "",
+        f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}." + cox_clinic_sentence(a)
+        + cox_ties_sentence(a), "",
         _md(table, a.interval), "", *([note, ""] if note else []),
         *([COLLAPSED_COX_NOTE, ""] if a.cox.concordance != a.cox.concordance else []),
         "Proportional-hazards check (scaled Schoenfeld residuals):", "",
@@ -434,3 +435,11 @@ def _smooth_section(a: Analysis, captions: dict) -> list[str]:
     from .report_smooth import smooth_section
 
     return smooth_section(a, captions)
+
+
+def cox_ties_sentence(a: Analysis) -> str:
+    """How the Cox model handled tied recoveries (with a leading space), or ``""``."""
+    from .classical.cox_counts import describe_ties
+
+    text = describe_ties(a.cox)
+    return f" {text}" if text else ""

@@ -37,6 +37,22 @@ def default_jobs(n_steps: int) -> int:
     return max(1, min(cores, MAX_JOBS, n_steps))
 
 
+def idle_jobs(n_steps: int) -> int:
+    """Worker processes for ``n_steps`` steps on this machine now: :func:`default_jobs`,
+    at most the cores not busy with other work (the 1-minute load average, minus this
+    process's own running share). On an idle 2-core machine 2; with the other core busy
+    1, where measured a second worker only competed for the same core
+    (docs/performance.md)."""
+    jobs = default_jobs(n_steps)
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):                   # not Linux / no load average
+        return 1
+    free = cores - max(0.0, load - 1.0)
+    return max(1, min(jobs, int(free + 0.5)))
+
+
 def _failure(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, str(exc)
 

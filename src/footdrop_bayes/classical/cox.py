@@ -56,6 +56,7 @@ from ..cohort import Cohort
 from ..errors import DataError
 from ._common import durations, factor_series
 from .checks import CollinearityWarning, FewEventsWarning, SeparationWarning
+from .cox_counts import CountsCoxFitter
 from .cox_output import not_estimable, restate_lifelines
 
 TABLE_COLUMNS = ["term", "level", "reference", "hr", "hr_low", "hr_high", "p_value"]
@@ -271,6 +272,8 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
         df["_weight"] = cohort.weights.to_numpy(float)
         extra["weights_col"] = "_weight"
     cph = CoxPHFitter(alpha=alpha, penalizer=penalizer)
+    if "weights_col" in extra and handling != "cluster" and not penalizer:
+        cph = CountsCoxFitter(alpha=alpha)     # exact Efron ties on counts (cox_counts)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cph.fit(df, duration_col="_duration", event_col="_event", **extra)

@@ -116,12 +116,18 @@ def _tv_key(data) -> tuple:
 def _compile(model, backend: str):
     import nutpie
 
+    from .expand import SAMPLER_VAR_NAMES
+
+    # var_names=[]: nutpie stores the unconstrained point only (no numba "expand"
+    # wrapper of the derived variables to compile); expand.expand_posterior adds them
+
     if backend == "jax":
         # frozen (nutpie's default for JAX): the data are constants. Left as arguments,
         # some graphs need concrete shapes JAX cannot trace (measured: a ConcretizationTypeError
         # at 5,000 patients), so JAX models are compiled per fit (seconds), not reused.
-        return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax")
-    return nutpie.compile_pymc_model(model, backend=backend)
+        return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
+                                         var_names=SAMPLER_VAR_NAMES)
+    return nutpie.compile_pymc_model(model, backend=backend, var_names=SAMPLER_VAR_NAMES)
 
 
 def _with_data(compiled, data: ModelData):

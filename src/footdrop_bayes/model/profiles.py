@@ -12,7 +12,8 @@ Kaplan–Meier curve) is a weighted average over the *distinct profiles*:
 with :math:`n_p` patients at profile :math:`p` and an optional per-draw shift
 :math:`\delta_s` of the linear predictor (setting a factor to a level). With continuous
 covariates every patient may be a profile: the sum is then evaluated in blocks of
-profiles so that at most :data:`MAX_BLOCK` (draw x profile x time) values exist at once.
+profiles so that at most :data:`MAX_BLOCK` (draw x profile) values exist at once; the
+sum itself is a numba loop (:mod:`._curve_kernel`, draws split over threads).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from .predictive import cumulative_baseline
 
-#: Upper bound on the number of (sample x profile x time) values evaluated at once.
+#: Upper bound on the number of (sample x profile) values evaluated at once.
 MAX_BLOCK = 5_000_000
 
 
@@ -84,7 +85,7 @@ def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, time
     shifts : ndarray, shape (chain, draw, S), optional
         ``S`` per-draw shifts of the linear predictor; one sum per shift.
     max_block : int, optional
-        Values per block (default :data:`MAX_BLOCK`).
+        (draw x profile) values per block (default :data:`MAX_BLOCK`).
 
     Returns
     -------
@@ -100,19 +101,21 @@ def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, time
     n_shift = factor.shape[2]
     n = len(weights)
     labels = np.zeros(n, np.int64) if labels is None else np.asarray(labels, np.int64)
-    out = np.zeros((c, d, n_shift, n_labels, len(times)))
-    step = max(1, int(max_block or MAX_BLOCK) // max(1, c * d * len(times)))
-    w = np.asarray(weights, float)
+    from ._curve_kernel import accumulate_threads
+
+    out = np.zeros((c * d, n_shift, n_labels, len(times)))
+    h0 = np.ascontiguousarray(h0.reshape(c * d, -1))
+    factor = np.ascontiguousarray(np.broadcast_to(factor, (c, d, n_shift)).reshape(c * d, -1))
+    # the kernel holds no (draw x profile x time) array: a block is (draw x profile) values
+    step = max(1, int(max_block or MAX_BLOCK) // max(1, c * d))
+    w = np.ascontiguousarray(weights, float)
     for start in range(0, n, step):
         sl = slice(start, min(n, start + step))
         block = {k: v[sl] for k, v in codes.items()}
-        rel = np.exp(model._eta(post, block, z[sl]))                    # (c, d, B)
-        onehot = np.zeros((sl.stop - sl.start, n_labels))
-        onehot[np.arange(sl.stop - sl.start), labels[sl]] = w[sl]
-        for s in range(n_shift):
-            p = -np.expm1(-h0[:, :, None, :] * (rel * factor[:, :, s, None])[..., None])
-            out[:, :, s] += np.matmul(p.transpose(0, 1, 3, 2), onehot).transpose(0, 1, 3, 2)
-    return out
+        rel = np.exp(model._eta(post, block, z[sl])).reshape(c * d, -1)  # (c*d, B)
+        accumulate_threads(h0, np.ascontiguousarray(rel), factor, w[sl],
+                   np.ascontiguousarray(labels[sl]), out)
+    return out.reshape(c, d, n_shift, n_labels, len(times))
 
 
 def level_profiles(model, factor: str):

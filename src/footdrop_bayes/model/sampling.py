@@ -42,7 +42,9 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
     """Sample ``model`` as ``config`` says; return ``(idata, seconds, compiled)``.
 
     Transformed (unconstrained) variables are dropped from the posterior. The seconds
-    are wall time of sampling only (nutpie compilation is done beforehand).
+    are wall time of sampling only (nutpie compilation is done beforehand); nutpie
+    stores the unconstrained draws only and the derived variables are computed
+    afterwards (:func:`~.expand.expand_posterior`).
     """
     chains, draws, tune = int(config["chains"]), int(config["draws"]), int(config["tune"])
     cores = config["cores"] or min(chains, os.cpu_count() or 1)
@@ -60,6 +62,9 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
                               target_accept=float(config["target_accept"]),
                               low_rank_modified_mass_matrix=bool(config["nutpie_low_rank"]))
         seconds = time.perf_counter() - t0
+        from .expand import expand_posterior
+
+        idata.posterior = expand_posterior(idata.posterior, model)
     else:
         t0 = time.perf_counter()
         with model:
