@@ -102,16 +102,22 @@ def test_saved_collapsed_model_reloads_with_its_weights(collapsed_model, tmp_pat
                                   rtol=1e-12)
 
 
-def test_report_says_that_cox_on_counts_is_approximate(categorical_model):
-    """The Cox section of a collapsed cohort's report says its hazard ratios are close
-    to, not equal to, the per-patient ones; a per-patient report does not."""
+def test_report_states_how_cox_handled_ties_on_counts_and_per_patient(categorical_model):
+    """The Cox section of a collapsed cohort's report says the fit is exact on the
+    counts (issue 15's Efron on counts); a per-patient report says one row per patient;
+    the hazard ratios agree to the fits' convergence tolerance."""
     from types import SimpleNamespace
 
-    from footdrop_bayes.report_text import COLLAPSED_COX_NOTE, _cox
+    from footdrop_bayes.report_text import _cox
 
+    tables = {}
     for cohort, collapsed in ((categorical_model.cohort.collapse(), True),
                               (categorical_model.cohort, False)):
         a = SimpleNamespace(cox=fb.cox(cohort, factors=["cause"]), interval=0.95)
         text = "\n".join(_cox(a, {}))
-        assert (COLLAPSED_COX_NOTE in text) is collapsed
-        assert ("Concordance not computed" in text) is collapsed
+        assert ("fitted exactly on the collapsed counts" in text) is collapsed
+        assert ("one row per patient" in text) is not collapsed
+        assert "approximate" not in text
+        tables[collapsed] = a.cox.table
+    np.testing.assert_allclose(np.log(tables[True]["hr"].to_numpy(float)),
+                               np.log(tables[False]["hr"].to_numpy(float)), atol=1e-4)

@@ -141,15 +141,6 @@ def _classical(a: Analysis, captions: dict) -> list[str]:
             figure_md(captions, "kaplan_meier")]
 
 
-#: what the Cox section says of a collapsed cohort (issue 16; exact Cox on counts: issue 15)
-COLLAPSED_COX_NOTE = (
-    "Collapsed cohort: the Cox model is fitted to the pattern counts as frequency weights. "
-    "With tied recovery times lifelines' Efron correction treats a weighted row differently "
-    "from the same patients one by one, so these hazard ratios are close to, not equal to, "
-    "those of a per-patient fit; the Bayesian model and the Kaplan–Meier and log-rank "
-    "results are exact.")
-
-
 def _cox(a: Analysis, captions: dict) -> list[str]:
     lvl = f"{100 * a.interval:g}%"
     out = ["### Cox proportional-hazards regression", ""]
@@ -169,7 +160,6 @@ def _cox(a: Analysis, captions: dict) -> list[str]:
         f"p {_p_phrase(a.cox.likelihood_ratio['p_value'])}." + cox_clinic_sentence(a)
         + cox_ties_sentence(a), "",
         _md(table, a.interval), "", *([note, ""] if note else []),
-        *([COLLAPSED_COX_NOTE, ""] if a.cox.concordance != a.cox.concordance else []),
         "Proportional-hazards check (scaled Schoenfeld residuals):", "",
         _plain_md(a.cox.ph_verdict.assign(p_value=a.cox.ph_verdict["p_value"].map(_p))),
         ""]
