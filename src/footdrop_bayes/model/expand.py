@@ -7,8 +7,9 @@ Deterministics such as ``alpha``, ``sigma_<f>``, ``log_hr_<f>``, ``beta``) throu
 cold cache; docs/performance.md). The sampler is therefore compiled with
 ``var_names=[]`` (:data:`SAMPLER_VAR_NAMES`; its expand function is then the identity)
 and :func:`expand_posterior` computes the same variables afterwards from the stored
-unconstrained draws, with one pytensor function evaluated per draw (pytensor's C backend,
-cached on disk across processes). The draws are the sampler's; the derived values are
+unconstrained draws: the graph vectorised over draws and evaluated once
+(``vectorize_graph``; per draw with pytensor's C backend if an op has no batched
+form). The draws are the sampler's; the derived values are
 the same functions of them, so the posterior keeps its variable names and dims and the
 same seed gives the same numbers.
 """
@@ -28,6 +29,38 @@ def _dims_of(model, name: str, shape: tuple) -> list:
     if len(dims) != len(shape):
         dims = [f"{name}_dim_{i}" for i in range(len(shape))]
     return dims
+
+
+def _batched(inputs, outs, values) -> list:
+    """All draws in one call: the graph vectorised over a leading draw axis
+    (``vectorize_graph``), compiled without C code (small arrays: milliseconds)."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.graph.replace import vectorize_graph
+
+    batched = [pt.tensor(dtype=v.dtype, shape=(None, *v.type.shape), name=v.name)
+               for v in inputs]
+    graph = vectorize_graph(outs, replace=dict(zip(inputs, batched, strict=True)))
+    fn = pytensor.function(batched, graph, mode="FAST_COMPILE", on_unused_input="ignore")
+    n = len(values[0]) if values else 0
+    arrays = [np.asarray(a) for a in fn(*values)]
+    for a in arrays:
+        if a.shape[:1] != (n,):
+            raise ValueError("a derived variable lost its draw axis")
+    return arrays
+
+
+def _per_draw(model, inputs, outs, values) -> list:
+    """One call of the model's compiled function per draw (pytensor's C backend)."""
+    fn = model.compile_fn(inputs=inputs, outs=outs, on_unused_input="ignore",
+                          point_fn=False)
+    first = fn(*[x[0] for x in values])
+    arrays = [np.empty((len(values[0]), *np.shape(o)), dtype=np.asarray(o).dtype)
+              for o in first]
+    for i in range(len(values[0])):
+        for a, o in zip(arrays, fn(*[x[i] for x in values]) if i else first, strict=True):
+            a[i] = o
+    return arrays
 
 
 def expand_posterior(posterior: xr.Dataset, model) -> xr.Dataset:
@@ -54,17 +87,13 @@ def expand_posterior(posterior: xr.Dataset, model) -> xr.Dataset:
     outs = [v for v in model.unobserved_value_vars if v.name not in posterior.data_vars]
     if not outs:
         return posterior
-    fn = model.compile_fn(inputs=inputs, outs=outs, on_unused_input="ignore",
-                          point_fn=False)
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     values = [np.asarray(posterior[v.name].values, dtype=v.dtype).reshape(
         (n_chain * n_draw, *posterior[v.name].shape[2:])) for v in inputs]
-    first = fn(*[x[0] for x in values])
-    arrays = [np.empty((n_chain * n_draw, *np.shape(o)), dtype=np.asarray(o).dtype)
-              for o in first]
-    for i in range(n_chain * n_draw):
-        for a, o in zip(arrays, fn(*[x[i] for x in values]) if i else first, strict=True):
-            a[i] = o
+    try:
+        arrays = _batched(inputs, outs, values)
+    except Exception:            # an op without a batched form: one call per draw
+        arrays = _per_draw(model, inputs, outs, values)
     new = {}
     coords = {k: v for k, v in model.coords.items() if v is not None}
     for var, a in zip(outs, arrays, strict=True):
