@@ -121,3 +121,20 @@ def test_report_states_how_cox_handled_ties_on_counts_and_per_patient(categorica
         tables[collapsed] = a.cox.table
     np.testing.assert_allclose(np.log(tables[True]["hr"].to_numpy(float)),
                                np.log(tables[False]["hr"].to_numpy(float)), atol=1e-4)
+
+
+def test_cox_on_counts_counts_patients_not_rows(categorical_model):
+    """A collapsed cohort's Cox result counts patients and recoveries (and its
+    collinearity check weights rows by patients) as the per-patient fit does."""
+    from footdrop_bayes.classical.cox import design, variance_inflation
+
+    per = categorical_model.cohort
+    col = per.collapse()
+    assert len(col.intervals) < per.n_patients
+    a, b = fb.cox(col, factors=["cause", "sex"]), fb.cox(per, factors=["cause", "sex"])
+    assert (a.n_patients, a.n_events) == (b.n_patients, b.n_events)
+    assert a.events_per_variable == pytest.approx(b.events_per_variable)
+    X_col, _ = design(col, ["cause", "sex"], [])
+    X_per, _ = design(per, ["cause", "sex"], [])
+    pd.testing.assert_series_equal(variance_inflation(X_col, col.weights.to_numpy(float)),
+                                   variance_inflation(X_per), rtol=1e-10)

@@ -54,7 +54,7 @@ from lifelines.statistics import proportional_hazard_test
 
 from ..cohort import Cohort
 from ..errors import DataError
-from ._common import durations, factor_series
+from ._common import durations, factor_series, row_weights
 from .checks import CollinearityWarning, FewEventsWarning, SeparationWarning
 from .cox_counts import CountsCoxFitter
 from .cox_output import not_estimable, restate_lifelines
@@ -65,9 +65,17 @@ MIN_EVENTS_PER_VARIABLE = 10
 MAX_VIF = 10.0
 
 
-def variance_inflation(X: pd.DataFrame) -> pd.Series:
-    """Variance inflation factor of each design column: 1 / (1 - R²) on the others."""
-    R = np.corrcoef(X.to_numpy(float), rowvar=False)
+def variance_inflation(X: pd.DataFrame, weights=None) -> pd.Series:
+    """Variance inflation factor of each design column: 1 / (1 - R²) on the others.
+
+    ``weights`` (patients per row of a collapsed cohort) weight the correlations, so a
+    collapsed cohort gets its patients' VIFs, not its distinct rows'.
+    """
+    C = np.cov(X.to_numpy(float), rowvar=False, fweights=None if weights is None
+               else np.rint(np.asarray(weights, float)).astype(np.int64))
+    C = np.atleast_2d(C)
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)
     return pd.Series(np.diag(np.linalg.pinv(np.atleast_2d(R))), index=X.columns)
 
 
@@ -159,7 +167,9 @@ def _checks(cohort: Cohort, factors, X: pd.DataFrame, key: pd.DataFrame,
             e: pd.Series) -> list[str]:
     n_params = X.shape[1]
     msgs = []
-    n_events = int(e.sum())
+    w = row_weights(cohort)                 # patients per row (ones unless collapsed)
+    ev_w = e.to_numpy(float) * w
+    n_events = int(np.rint(ev_w.sum()))
     epv = n_events / max(n_params, 1)
     if epv < MIN_EVENTS_PER_VARIABLE:
         msgs.append((FewEventsWarning,
@@ -172,19 +182,19 @@ def _checks(cohort: Cohort, factors, X: pd.DataFrame, key: pd.DataFrame,
         s = factor_series(cohort, f)
         for lv in s.cat.categories:
             m = (s == lv).to_numpy()
-            ev = int(e[m].sum())
+            ev, n_lv = int(np.rint(ev_w[m].sum())), int(np.rint(w[m].sum()))
             if ev == 0:
                 msgs.append((SeparationWarning,
-                             f"Cox model: no recoveries at level {lv!r} of {f!r} ({m.sum()} "
+                             f"Cox model: no recoveries at level {lv!r} of {f!r} ({n_lv} "
                              "patients): its hazard ratio has no finite estimate (it drifts "
                              "towards 0) and its interval is meaningless"))
-            elif ev == m.sum():
+            elif ev == n_lv:
                 msgs.append((SeparationWarning,
                              f"Cox model: every patient at level {lv!r} of {f!r} recovered "
-                             f"({m.sum()} patients): its hazard ratio may be extreme and "
+                             f"({n_lv} patients): its hazard ratio may be extreme and "
                              "unstable"))
     if X.shape[1] > 1:
-        vif = variance_inflation(X)
+        vif = variance_inflation(X, None if getattr(cohort, "weights", None) is None else w)
         high = vif[vif > MAX_VIF]
         if len(high):
             terms = sorted(set(key.loc[high.index, "term"]))
@@ -307,8 +317,10 @@ def cox(cohort: Cohort, factors: str | Sequence[str] | None = None,
                      concordance=(float(cph.concordance_index_) if "weights_col" not in extra
                                   else float("nan")),   # lifelines' C ignores weights
                      likelihood_ratio=likelihood_ratio, ph_test=ph_test,
-                     ph_verdict=ph_verdict, n_patients=len(df), n_events=int(e.sum()),
-                     events_per_variable=float(e.sum()) / X.shape[1],
+                     ph_verdict=ph_verdict, n_patients=int(np.rint(row_weights(cohort).sum())),
+                     n_events=int(np.rint((e.to_numpy(float) * row_weights(cohort)).sum())),
+                     events_per_variable=float((e.to_numpy(float)
+                                                * row_weights(cohort)).sum()) / X.shape[1],
                      warnings=[m for _, m in found] + list(dict.fromkeys(restated)),
                      fitter=cph, not_estimable=list(flags.index[flags.to_numpy()]),
                      group=group, group_handling=handling)
