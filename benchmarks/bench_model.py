@@ -23,7 +23,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 import footdrop_bayes as fb
-from footdrop_bayes.model.build import _baseline, _factor_effects, model_coords
+from footdrop_bayes.model.build import _baseline, _factor_effects, data_arrays, model_coords
 from footdrop_bayes.model.diagnostics import compute_diagnostics
 
 
@@ -50,7 +50,9 @@ def naive_model(rm: fb.RecoveryModel) -> pm.Model:
     choices = rm.parameterization
     with pm.Model(coords=model_coords(data)) as model:
         alpha = _baseline(data, rm.model_config, choices["baseline"])
-        eta = _factor_effects(data, rm.model_config, choices, codes)
+        weights = {k: v for k, v in data_arrays(data).items()
+                   if k.startswith("factor_weights_")}          # the library's constraint
+        eta = _factor_effects(data, rm.model_config, choices, codes, weights)
         if data.covariates:
             beta_std = pm.Normal("beta_std", 0.0, rm.model_config["beta_sigma"],
                                  dims="covariate")

@@ -38,7 +38,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
-from footdrop_bayes.model.build import _baseline, _factor_effects, model_coords
+from footdrop_bayes.model.build import _baseline, _factor_effects, level_weights, model_coords
 from footdrop_bayes.model.likelihood import ModelData, collapse_patterns
 from footdrop_bayes.model.priors import model_config
 
@@ -129,8 +129,11 @@ def sbc_model(data: ModelData, config: dict | None = None) -> pm.Model:
         l_idx = pm.Data("l_idx", data.l_idx)
         r_idx = pm.Data("r_idx", data.r_idx)
         event = pm.Data("event", data.event.astype(float))
+        weights = {f"factor_weights_{f}": pm.Data(f"factor_weights_{f}", w)
+                   for f, w in _weights(data).items()} \
+            if config["factor_weights"] == "events" else {}
         alpha = _baseline(data, config, choices["baseline"])
-        eta = _factor_effects(data, config, choices, codes)
+        eta = _factor_effects(data, config, choices, codes, weights)
         beta_std = pm.Normal("beta_std", 0.0, config["beta_sigma"], dims="covariate")
         eta = eta + pt.dot(z, beta_std)
         h0 = pt.concatenate([pt.zeros((1,)), pt.cumsum(pt.exp(alpha) * data.widths)])
@@ -142,9 +145,17 @@ def sbc_model(data: ModelData, config: dict | None = None) -> pm.Model:
     return model
 
 
-def data_updates(data: ModelData) -> dict:
-    """``with_data`` / ``pm.set_data`` keyword arguments for one replication."""
+def _weights(data: ModelData) -> dict:
+    """Each factor's constraint weights (recoveries per level), as ``build.data_arrays``."""
+    return {f: level_weights(data.events_per_level(f)) for f in data.factors}
+
+
+def data_updates(data: ModelData, weights: bool = True) -> dict:
+    """``with_data`` / ``pm.set_data`` keyword arguments for one replication
+    (``weights``: the factors' recovery weights too, for a model built with them)."""
     out = {f"codes_{f}": data.codes[f] for f in data.factors}
+    if weights:
+        out |= {f"factor_weights_{f}": w for f, w in _weights(data).items()}
     return out | {"z": data.z, "l_idx": data.l_idx, "r_idx": data.r_idx,
                   "event": data.event.astype(float)}
 
@@ -172,7 +183,9 @@ def run_sbc(reps: int = 100, patients: int = 150, *, chains: int = 2, draws: int
     codes, z = design(patients, rng)
     template = model_data(codes, z, np.zeros(patients), np.zeros(patients),
                           np.zeros(patients, bool))
-    model = sbc_model(template)
+    # equal weights: the recovery weights depend on the simulated data, so alpha's
+    # meaning (the average level) would differ between the prior draw and the fit
+    model = sbc_model(template, {"factor_weights": "equal"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prior = pm.sample_prior_predictive(draws=reps, model=model,
@@ -196,7 +209,8 @@ def run_sbc(reps: int = 100, patients: int = 150, *, chains: int = 2, draws: int
         l_idx, r_idx, event = simulate_intervals(one["alpha"].values, eta, rng)
         data = model_data(codes, z, l_idx, r_idx, event)
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled.with_data(**data_updates(data)), draws=draws,
+        idata = nutpie.sample(compiled.with_data(**data_updates(data, weights=False)),
+                              draws=draws,
                               tune=tune, chains=chains, cores=min(chains, 2),
                               seed=int(rng.integers(2**31)), progress_bar=False,
                               target_accept=0.95)

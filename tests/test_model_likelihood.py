@@ -207,9 +207,13 @@ def test_parameterization_follows_information(study_cohort):
     only_baseline = model_config({"parameterization": {"cause": "centred",
                                                        "treatment": "centred"}})
     assert choose_parameterization(tenfold, only_baseline)["baseline"] == "centred"
-    # the centred model has the same variable names for the effects
+    # the centred model: free effects b_cause_raw (zero-sum), b_cause the recovery-weighted
+    # shift of them (factor_weights="events"); plain b_cause with equal weights
     model = build_model(prepare(big, ["cause"], []), cfg)
-    assert "b_cause" in {v.name for v in model.free_RVs}
+    assert "b_cause_raw" in {v.name for v in model.free_RVs}
+    assert "b_cause" in {v.name for v in model.deterministics}
+    eq = build_model(prepare(big, ["cause"], []), model_config({"factor_weights": "equal"}))
+    assert "b_cause" in {v.name for v in eq.free_RVs}
 
 
 def test_configs_merge_without_mutation():
