@@ -42,7 +42,7 @@ def small_and_large():
 
 def test_scale_floor_is_the_lognormal_quantile():
     cfg = priors.model_config()
-    ref = stats.lognorm(s=cfg["smooth_log_sd"], scale=cfg["smooth_median"]).ppf(0.10)
+    ref = stats.lognorm(s=cfg["smooth_log_sd"], scale=cfg["smooth_median"]).ppf(0.01)
     assert scale_floor(cfg) == pytest.approx(ref, rel=1e-12)
     assert scale_floor(priors.model_config({"smooth_scale_prior": "halfnormal"})) == 0.0
     with pytest.raises(ValueError, match="smooth_scale_prior"):
