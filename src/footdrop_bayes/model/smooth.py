@@ -257,17 +257,16 @@ def build_bases(data, smooth, config: dict) -> dict:
 
 #: Prior quantile of the wiggliness scale ``sigma`` below which a coefficient's standard
 #: error must lie for the coefficient to be written centred (:func:`choose_centred`): the
-#: factors' 1%. Measured: with the 10% quantile (0.115) a linear-truth term's ``sigma``
-#: (whose posterior sits at the prior's lower end) fell to 0.01 in a divergent transition
-#: of a centred coefficient with SE 0.07 (600 patients; docs/model.md).
-SMOOTH_QUANTILE = 0.01
+#: baseline's 10% (measured, docs/model.md: the factors' 1% left every coefficient
+#: non-centred at 600 patients, with half the ESS and more divergences).
+SMOOTH_QUANTILE = 0.10
 
 
 def scale_floor(config: dict, q: float | None = None) -> float:
     """The ``q`` quantile of the prior of a smooth term's scale ``sigma``.
 
     Log-normal (``smooth_scale_prior="lognormal"``, the default): ``smooth_median *
-    exp(Phi^-1(q) smooth_log_sd)``, 0.053 with the defaults (q = 1%). Half-normal: 0
+    exp(Phi^-1(q) smooth_log_sd)``, 0.21 with the defaults (q = 10%). Half-normal: 0
     (every coefficient then stays non-centred under ``"auto"``: a half-normal has no floor).
     """
     from scipy.stats import norm
@@ -347,7 +346,7 @@ def choose_centred(data, basis: SmoothBasis, config: dict) -> np.ndarray:
     ``model_config["parameterization"]``: ``"auto"`` (default) applies the factors' rule
     (:func:`~footdrop_bayes.model.build.choose_parameterization`) per coefficient: centred
     when the data pin it (:func:`coefficient_se`) more tightly than the
-    :data:`SMOOTH_QUANTILE` (1%) prior quantile of the term's scale ``sigma``
+    :data:`SMOOTH_QUANTILE` (10%) prior quantile of the term's scale ``sigma``
     (:func:`scale_floor`), non-centred otherwise; ``"centred"`` / ``"non-centred"`` force
     one choice, and a dict may give one under the key ``"smooth_<term>"``. The HSGP's
     coefficient scales also depend on the lengthscale: its coefficients stay non-centred
