@@ -144,7 +144,7 @@ def test_coefficients_follow_their_form(study_cohort, choice):
     rng = np.random.default_rng(1)
     ip["smooth_age_z"] = rng.normal(size=ip["smooth_age_z"].shape)
     ip["sigma_smooth_age_z"] = np.array(0.4)
-    sigma = 0.3 * np.exp(0.75 * 0.4)
+    sigma = 0.4 * np.exp(0.5 * 0.4)
     f = model.compile_fn(model.replace_rvs_by_values([model["smooth_age"],
                                                       model["sigma_smooth_age"]]),
                          inputs=model.value_vars, mode="FAST_COMPILE",
@@ -225,3 +225,9 @@ def test_fitted_smooth_model_reports_its_form(smooth_model):
         b = smooth_model.data.smooth[r.term]
         assert r.centred == int(b.params["centred"].sum())
     assert "sigma_smooth_age_z" in smooth_model.idata.posterior
+    # the scale's free variable belongs to its term's diagnostics block, not "other"
+    from footdrop_bayes.model.blocks import parameter_blocks
+
+    blocks = parameter_blocks(smooth_model.idata)
+    assert "sigma_smooth_age_z" in blocks["smooth age"][1]
+    assert "other" not in blocks or "sigma_smooth_age_z" not in blocks["other"][1]

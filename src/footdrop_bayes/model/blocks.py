@@ -85,7 +85,8 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
         "sigma_rw")
     for t in _attr_json(attrs, "smooth") or []:       # issue 11: one block per smooth term
         add(f"smooth {t}", "smooth", [f"smooth_{t}", f"smooth_{t}_z", f"sigma_smooth_{t}",
-                                      f"ell_smooth_{t}", f"smooth_{t}_log_ell_z"],
+                                      f"sigma_smooth_{t}_z", f"ell_smooth_{t}",
+                                      f"smooth_{t}_log_ell_z"],
             f"sigma_smooth_{t}")
     for v in [n for n in names if n.startswith("beta_tv_")]:   # issue 10: one per column
         add(f"time-varying {v[len('beta_tv_'):]}", "time-varying", [v], None)
