@@ -138,3 +138,24 @@ def test_cox_on_counts_counts_patients_not_rows(categorical_model):
     X_per, _ = design(per, ["cause", "sex"], [])
     pd.testing.assert_series_equal(variance_inflation(X_col, col.weights.to_numpy(float)),
                                    variance_inflation(X_per), rtol=1e-10)
+
+
+def test_prior_shares_of_a_collapsed_cohort_count_patients(categorical_model,
+                                                           collapsed_model):
+    """Rows of a collapsed cohort stand for patients: its prior predictive shares (by
+    profile, ``auto``) equal the per-patient cohort's expected shares."""
+    from footdrop_bayes.model.prior_curves import prior_recovery_shares
+
+    got = prior_recovery_shares(collapsed_model, 25, random_seed=6)
+    want = prior_recovery_shares(categorical_model, 25, random_seed=6, method="expected")
+    np.testing.assert_allclose(got.values, want.values, rtol=0, atol=1e-10)
+
+
+def test_prior_predictive_caption_says_how_the_curves_were_made(categorical_model,
+                                                                 collapsed_model):
+    from footdrop_bayes.report_figures import _prior_curve_kind
+
+    assert _prior_curve_kind(categorical_model) == "simulated from the prior"
+    text = _prior_curve_kind(collapsed_model)
+    n = categorical_model.data.n_patients
+    assert "expected share" in text and f"{0.5 / n ** 0.5:.4f}" in text

@@ -188,6 +188,54 @@ def test_prior_shares_equal_the_per_patient_simulation(fitted_model, monkeypatch
     np.testing.assert_array_equal(curves_of(got)["time"].values, expected["time"].values)
 
 
+def _per_patient_expected_shares(model, draws, seed, times):
+    """The patients' mean prior probability of recovery by each time, patient by patient."""
+    from footdrop_bayes.model.predictive import cumulative_baseline
+    from footdrop_bayes.model.prior_curves import prior_draws
+
+    prior = prior_draws(model, draws, np.random.default_rng(seed))
+    eta = model._eta(prior, model.data.codes, model.data.z)            # (c, d, patients)
+    h0 = cumulative_baseline(prior["alpha"].values, model.data.grid, times)
+    w = np.ones(eta.shape[-1]) if model.data.row_weight is None else model.data.row_weight
+    p = -np.expm1(-h0[:, :, None, :] * np.exp(eta)[..., None])
+    return np.einsum("cdnt,n->cdt", p, w) / w.sum()
+
+
+@pytest.mark.parametrize("which", ["fitted_model", "multicentre_model"])
+def test_expected_prior_shares_equal_the_per_patient_average(which, request):
+    from footdrop_bayes.model.prior_curves import prior_recovery_shares
+
+    model = request.getfixturevalue(which)
+    got = prior_recovery_shares(model, 30, random_seed=4, method="expected")
+    want = _per_patient_expected_shares(model, 30, 4, got["time"].values)
+    np.testing.assert_allclose(got.values, want, rtol=0, atol=1e-10)
+
+
+def test_simulated_prior_shares_scatter_around_the_expected_ones(fitted_model):
+    from footdrop_bayes.model.prior_curves import prior_recovery_shares
+
+    sim = prior_recovery_shares(fitted_model, 60, random_seed=5, method="simulate").values
+    exp = prior_recovery_shares(fitted_model, 60, random_seed=5, method="expected").values
+    n = fitted_model.data.n_patients
+    # the simulated share is a mean of n independent recoveries with mean `exp`
+    sd = np.sqrt(np.clip(exp * (1 - exp), 1e-12, None) / n)
+    assert (np.abs(sim - exp) <= 5 * sd + 1.0 / n).all()   # each draw and time
+    assert np.abs((sim - exp).mean()) < 0.01          # no bias over 60 draws x 121 times
+    assert np.abs(sim - exp).max() > 0                # two different computations
+
+
+def test_auto_prior_shares_use_profiles_above_the_simulation_limit(fitted_model, monkeypatch):
+    from footdrop_bayes.model import prior_curves
+
+    monkeypatch.setattr(prior_curves, "SIMULATE_MAX", fitted_model.data.n_patients - 1)
+    auto = prior_curves.prior_recovery_shares(fitted_model, 20, random_seed=2)
+    exp = prior_curves.prior_recovery_shares(fitted_model, 20, random_seed=2,
+                                             method="expected")
+    np.testing.assert_array_equal(auto.values, exp.values)
+    with pytest.raises(ValueError, match="method"):
+        prior_curves.prior_recovery_shares(fitted_model, 5, method="exact")
+
+
 def test_unique_rows_equals_numpy_unique_axis0():
     from footdrop_bayes._rows import unique_rows
 

@@ -29,6 +29,19 @@ def _kms(a: Analysis) -> dict:
             for t in terms}
 
 
+def _prior_curve_kind(model) -> str:
+    """How the prior predictive curves were obtained (:mod:`.model.prior_curves`)."""
+    from .model import prior_curves
+
+    data = model.data
+    if data.row_weight is None and data.n_patients <= prior_curves.SIMULATE_MAX:
+        return "simulated from the prior"
+    n = data.n_patients if data.row_weight is None else float(data.row_weight.sum())
+    return ("from the prior (each draw's expected share of the cohort, by covariate "
+            "profile: the share of a simulated cohort of this size has an SD of at most "
+            f"{0.5 / n ** 0.5:.4f} around it)")
+
+
 def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: int = 300,
                    random_seed: int = 0, problems: Problems | None = None,
                    jobs: int | None = None) -> dict[str, str]:
@@ -104,8 +117,9 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             lambda: plots.plot_prior_predictive(
                 prior_recovery_shares(model, 500, random_seed=random_seed),
                 classical.kaplan_meier(a.cohort, alpha=1 - a.interval), time_unit=unit),
-            "Prior predictive check: cohort recovery curves simulated from the prior "
-            "(50% and 90% bands, sample curves) against the observed Kaplan–Meier curve."),
+            "Prior predictive check: cohort recovery curves "
+            + _prior_curve_kind(model) + " (50% and 90% bands, sample curves) against "
+            "the observed Kaplan–Meier curve."),
         "trace": (
             lambda: plots.plot_trace(model.idata),
             "MCMC diagnostics: rank plots per chain for the main parameters (uniform "

@@ -1,9 +1,20 @@
 """Prior predictive share of the cohort recovered by each time, in bounded memory.
 
-The same simulation as :meth:`RecoveryModel.prior_predictive` (one recovery time per
-patient and prior draw, the same random stream) reduced draw block by draw block to the
-share of the cohort recovered by each time, so a large cohort never needs a patients x
-draws array: at most :data:`MAX_BLOCK` simulated times exist at once.
+Two ways, chosen by cohort size (``method="auto"``):
+
+- **simulate** (cohorts of at most :data:`SIMULATE_MAX` patients, one row each): the
+  same simulation as :meth:`RecoveryModel.prior_predictive` (one recovery time per
+  patient and prior draw, the same random stream) reduced draw block by draw block to
+  the share recovered by each time, so that at most :data:`MAX_BLOCK` simulated times
+  exist at once. Its cost grows with patients x draws.
+- **expected** (larger cohorts, and collapsed cohorts whose rows stand for several
+  patients): each prior draw's *expected* share, the patients' average probability of
+  having recovered, summed over the distinct covariate profiles with their patient
+  counts (:func:`~.profiles.weighted_curves`): the cost grows with profiles, not
+  patients. It differs from a simulated share only by the simulation's binomial noise,
+  whose SD is at most ``0.5 / sqrt(n)`` (0.0035 at 20,000 patients, below the
+  figure's resolution). Measured at 1,000,000 patients: the simulation was the largest
+  part of the report's figures (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,6 +28,10 @@ from .predictive import simulate_intervals
 
 #: Largest number of (draw x patient) simulated recovery times held at once.
 MAX_BLOCK = 5_000_000
+
+#: Largest cohort (patients, one row each) whose prior predictive share is simulated by
+#: ``method="auto"``; larger cohorts get each draw's expected share.
+SIMULATE_MAX = 20_000
 
 
 def prior_draws(model, draws: int, rng) -> xr.Dataset:
@@ -34,11 +49,16 @@ def prior_draws(model, draws: int, rng) -> xr.Dataset:
 
 
 def prior_recovery_shares(model, draws: int = 500, *, times=None, random_seed=None,
-                          max_block: int | None = None) -> xr.DataArray:
+                          max_block: int | None = None,
+                          method: str = "auto") -> xr.DataArray:
     """Share of the cohort's patients recovered by each time, per prior draw.
 
-    Equal to ``plots.prior_curves(model.prior_predictive(draws, random_seed=seed))``
-    (same seed, same numbers) without materialising the per-patient simulation.
+    With ``method="simulate"``: equal to
+    ``plots.prior_curves(model.prior_predictive(draws, random_seed=seed))`` (same seed,
+    same numbers) without materialising the per-patient simulation. With
+    ``"expected"``: each draw's expected share, by distinct covariate profile (see the
+    module docstring). ``"auto"``: simulate up to :data:`SIMULATE_MAX` patients with one
+    row each, expected shares otherwise.
 
     Parameters
     ----------
@@ -49,6 +69,9 @@ def prior_recovery_shares(model, draws: int = 500, *, times=None, random_seed=No
     times : array-like, optional
         Default 121 points from 0 to the last grid time.
     random_seed : int, optional
+    max_block : int, optional
+        Simulated times held at once (default :data:`MAX_BLOCK`).
+    method : {"auto", "simulate", "expected"}
 
     Returns
     -------
@@ -56,11 +79,40 @@ def prior_recovery_shares(model, draws: int = 500, *, times=None, random_seed=No
         Dims ``chain, draw, time``: accepted by :func:`~footdrop_bayes.plots.prior_curves`
         and :func:`~footdrop_bayes.plots.plot_prior_predictive`.
     """
+    if method not in ("auto", "simulate", "expected"):
+        raise ValueError(f"method must be 'auto', 'simulate' or 'expected', not {method!r}")
+    data = model.data
+    if method == "auto":
+        method = "simulate" if (data.row_weight is None
+                                and data.n_patients <= SIMULATE_MAX) else "expected"
     rng = np.random.default_rng(random_seed)
     prior = prior_draws(model, draws, rng)
-    grid = model.data.grid
+    grid = data.grid
     times = np.linspace(0.0, float(grid[-1]), 121) if times is None else \
         np.asarray(times, float)
+    if method == "expected":
+        share = _expected_shares(model, prior, times)
+    else:
+        share = _simulated_shares(model, prior, times, rng, max_block)
+    return xr.DataArray(share, dims=("chain", "draw", "time"),
+                        coords={"chain": prior.chain.values, "draw": prior.draw.values,
+                                "time": times}, name="recovery_share")
+
+
+def _expected_shares(model, prior: xr.Dataset, times: np.ndarray) -> np.ndarray:
+    """Per draw, the patients' mean probability of having recovered by each time."""
+    from .profiles import distinct_profiles, weighted_curves
+
+    data = model.data
+    codes, z, _, counts = distinct_profiles(data.codes, data.z, weights=data.row_weight)
+    sums = weighted_curves(model, codes, z, counts, times, draws=prior)
+    return sums[:, :, 0, 0, :] / counts.sum()
+
+
+def _simulated_shares(model, prior: xr.Dataset, times: np.ndarray, rng,
+                      max_block: int | None) -> np.ndarray:
+    """Per draw, the share of one simulated cohort recovered by each time."""
+    grid = model.data.grid
     n = model.data.n_patients
     alpha = prior["alpha"].values
     c, d = alpha.shape[:2]
@@ -78,6 +130,4 @@ def prior_recovery_shares(model, draws: int = 500, *, times=None, random_seed=No
             counts = np.stack([np.bincount(row, minlength=len(times) + 1)[:len(times)]
                                for row in k])
             share[ci, sl] = np.cumsum(counts, axis=-1) / n
-    return xr.DataArray(share, dims=("chain", "draw", "time"),
-                        coords={"chain": prior.chain.values, "draw": prior.draw.values,
-                                "time": times}, name="recovery_share")
+    return share

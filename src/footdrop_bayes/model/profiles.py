@@ -69,7 +69,7 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
 def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, times, *,
                     labels: np.ndarray | None = None, n_labels: int = 1,
                     shifts: np.ndarray | None = None,
-                    max_block: int | None = None) -> np.ndarray:
+                    max_block: int | None = None, draws=None) -> np.ndarray:
     """Weighted sums of profiles' recovery probabilities, per draw.
 
     Parameters
@@ -86,13 +86,16 @@ def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, time
         ``S`` per-draw shifts of the linear predictor; one sum per shift.
     max_block : int, optional
         (draw x profile) values per block (default :data:`MAX_BLOCK`).
+    draws : xarray.Dataset, optional
+        Draws of ``alpha`` and the effects (dims ``chain, draw, ...``) to use instead of
+        the posterior, e.g. prior draws (:mod:`.prior_curves`).
 
     Returns
     -------
     ndarray, shape (chain, draw, S, n_labels, times)
         :math:`\\sum_p w_p [1 - S_p(t)]` per shift and label (not divided by the weights).
     """
-    post = model.idata.posterior
+    post = model.idata.posterior if draws is None else draws
     alpha = post["alpha"].values
     times = np.asarray(times, float)
     h0 = cumulative_baseline(alpha, model.data.grid, times)             # (c, d, T)
