@@ -15,6 +15,8 @@ import pytest
 
 import footdrop_bayes as fb
 from footdrop_bayes.errors import DataError
+from test_cohort_dask import _cli
+from test_cohort_dask import _split as split_files
 
 pytest.importorskip("dask.dataframe")
 
@@ -38,17 +40,7 @@ def _table(n=600, seed=5):
 
 def _split(df, folder, n_files, kind, seed=1):
     """``df`` shuffled and dealt at random over ``n_files`` files; the glob."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    part = rng.integers(0, n_files, len(rows))
-    for k in range(n_files):
-        chunk = rows[part == k]
-        if kind == "parquet":
-            chunk.to_parquet(folder / f"part{k}.parquet", index=False)
-        else:
-            chunk.to_csv(folder / f"part{k}.csv", index=False)
-    return str(folder / f"*.{kind}")
+    return split_files(df, folder, n_files, kind, np.random.default_rng(seed))
 
 
 def _build(engine, source, **kw):
@@ -203,16 +195,6 @@ def test_coarsen_and_pattern_budget_with_both_engines(globs):
     pd.testing.assert_series_equal(d.weights, p.weights)
     with pytest.raises(DataError, match="scheduler= needs engine='dask'"):
         _build("pandas", pq, scheduler="local")
-
-
-def _cli(capsys, *argv):
-    from footdrop_bayes.cli import main
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_intervals_with_the_dask_engine(globs, capsys, tmp_path):

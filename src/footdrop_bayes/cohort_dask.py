@@ -88,12 +88,43 @@ class _ClientContext:
             self.cluster.close()
 
 
+#: Rows of each CSV file, and files, read to infer column types (:func:`csv_dtypes`).
+CSV_HEAD_ROWS, CSV_HEAD_FILES = 10_000, 100
+
+
+def csv_dtypes(files, sep: str, id_col=None) -> dict:
+    """Column types of CSV ``files`` as pandas reads the first :data:`CSV_HEAD_ROWS` rows
+    of each of the first :data:`CSV_HEAD_FILES` files.
+
+    A column is text if it is text in any of them (a numeric column with a word in one
+    file then reaches the same check, and the same error, as with the pandas engine,
+    instead of failing in the parser); whole-number columns other than ``id_col`` are
+    read as floats (a later block may hold a missing value or a fraction).
+    """
+    def kind(c, t) -> str:
+        if pd.api.types.is_object_dtype(t):
+            return "object"
+        if pd.api.types.is_integer_dtype(t) and c != id_col:
+            return "float64"
+        return str(t)
+
+    types: dict = {}
+    for f in files[:CSV_HEAD_FILES]:
+        for c, t in pd.read_csv(f, sep=sep, nrows=CSV_HEAD_ROWS).dtypes.items():
+            k, seen = kind(c, t), types.get(c)
+            if seen is None or seen == k:
+                types[c] = k
+            elif {seen, k} <= {"float64", "int64"}:
+                types[c] = "float64"
+            else:
+                types[c] = "object"
+    return types
+
+
 def to_dask(obj, dd, id_col=None):
     """A Dask DataFrame from a Dask / pandas DataFrame, a path, a glob or a list of them.
 
-    CSV column types are read from the first 10,000 rows of the first file as pandas reads
-    them, except that whole-number columns other than ``id_col`` are read as floats (a
-    later block may hold a missing value or a fraction).
+    CSV column types: see :func:`csv_dtypes`.
     """
     if isinstance(obj, dd.DataFrame):
         return obj
@@ -111,11 +142,8 @@ def to_dask(obj, dd, id_col=None):
             return dd.read_parquet(files)
         if suffix in ("csv", "tsv"):
             sep = "," if suffix == "csv" else "\t"
-            head = pd.read_csv(files[0], sep=sep, nrows=10_000)
-            dtype = {c: ("float64" if pd.api.types.is_integer_dtype(t) and c != id_col
-                         else "object" if pd.api.types.is_object_dtype(t) else str(t))
-                     for c, t in head.dtypes.items()}
-            return dd.read_csv(files, sep=sep, blocksize="64MB", dtype=dtype)
+            return dd.read_csv(files, sep=sep, blocksize="64MB",
+                               dtype=csv_dtypes(files, sep, id_col))
     except (ValueError, OSError) as exc:
         raise DataError(f"{obj}: could not be read as a table: {exc}") from exc
     raise DataError(f"{obj}: engine='dask' reads .parquet, .csv and .tsv files, not "

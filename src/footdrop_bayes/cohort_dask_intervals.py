@@ -119,7 +119,7 @@ def _build(cls, dask, dd, df, *, lower_col, upper_col, id_col, factors, covariat
         to_dask,
     )
     from .cohort_engines import ROLE_SAMPLE, _is_path
-    from .cohort_patterns import collapse_rows, type_patterns
+    from .cohort_patterns import collapsed_cohort
     from .timescale import time_unit_name
 
     raw = to_dask(df, dd, id_col)
@@ -216,13 +216,10 @@ def _build(cls, dask, dd, df, *, lower_col, upper_col, id_col, factors, covariat
     ).nunique_approx().compute()
     patterns = _collapse(dask, final, key_frame, cols, int(n_est),
                          max_patterns or MAX_PATTERNS)
-    typed = type_patterns(patterns, factors, covariates, table=table, reference=reference)
-    iv, cov, w = collapse_rows(typed, patterns[IV_KEYS], patterns["weight"])
-    cohort = cls(iv, cov, factors=factors, numeric=covariates, grid=points,
-                 follow_up=follow_up, time_unit=unit,
-                 excluded=pd.DataFrame(excluded, columns=["patient", "reason"]), weights=w)
-    cohort.notes, cohort.roles = tuple(notes), roles
-    return cohort
+    return collapsed_cohort(cls, patterns, factors=factors, covariates=covariates,
+                            table=table, reference=reference, grid=points,
+                            follow_up=follow_up, time_unit=unit, excluded=excluded,
+                            notes=notes, roles=roles)
 
 
 def _note(notes, table, text, warn=True):

@@ -52,7 +52,7 @@ def dask_from_visits(cls, visits, patients, *, factors, covariates, reference, p
                      time_unit, max_patterns, **kw):
     """A collapsed :class:`~footdrop_bayes.Cohort` built by the Dask engine."""
     from .cohort_dask import MAX_PATTERNS, dask_visit_patterns, import_dask, to_dask
-    from .cohort_patterns import IV_KEYS, collapse_rows, type_patterns
+    from .cohort_patterns import collapsed_cohort
     from .timescale import time_unit_name
 
     _, dd = import_dask()
@@ -67,13 +67,9 @@ def dask_from_visits(cls, visits, patients, *, factors, covariates, reference, p
     patterns, grid, follow_up, excluded, notes = dask_visit_patterns(
         visits, patients, factors=factors, covariates=covariates, pt=pt, unit=unit,
         max_patterns=max_patterns or MAX_PATTERNS, **kw)
-    typed = type_patterns(patterns, factors, covariates, table=pt, reference=reference)
-    iv, cov, w = collapse_rows(typed, patterns[IV_KEYS], patterns["weight"])
-    cohort = cls(iv, cov, factors=factors, numeric=covariates, grid=grid,
-                 follow_up=follow_up, time_unit=unit,
-                 excluded=pd.DataFrame(excluded, columns=["patient", "reason"]), weights=w)
-    cohort.notes, cohort.roles = tuple(notes), roles
-    return cohort
+    return collapsed_cohort(cls, patterns, factors=factors, covariates=covariates, table=pt,
+                            reference=reference, grid=grid, follow_up=follow_up,
+                            time_unit=unit, excluded=excluded, notes=notes, roles=roles)
 
 
 def coarsened(cohort, coarsen: dict, max_patterns: int | None = None):
@@ -133,12 +129,10 @@ def parse_coarsen(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def cli_tables(args):
-    """``(visits, patients, roles_table, engine_kwargs)`` for ``Cohort.from_visits``.
-
-    The pandas engine reads the tables (paths or globs); the Dask engine passes the paths
-    on and gives the first :data:`ROLE_SAMPLE` patient rows for inferring roles.
-    """
+def _engine_setup(args, roles_source):
+    """The engine keyword arguments of the command line, and for the Dask engine the
+    first :data:`ROLE_SAMPLE` rows of ``roles_source`` (for inferring roles; ``None``
+    with the pandas engine, which reads the tables itself)."""
     engine = getattr(args, "engine", "pandas")
     kwargs = {"engine": engine, "coarsen": parse_coarsen(getattr(args, "coarsen", None)),
               "max_patterns": getattr(args, "max_patterns", None)}
@@ -146,11 +140,23 @@ def cli_tables(args):
         from .cohort_dask import import_dask, to_dask
 
         _, dd = import_dask()
-        sample = to_dask(args.patients, dd, args.id_col).head(ROLE_SAMPLE, npartitions=-1)
+        sample = to_dask(roles_source, dd, args.id_col).head(ROLE_SAMPLE, npartitions=-1)
         kwargs["scheduler"] = args.scheduler
-        return args.visits, args.patients, sample, kwargs
+        return kwargs, sample
     if getattr(args, "scheduler", None):
         raise DataError("--scheduler needs --engine dask")
+    return kwargs, None
+
+
+def cli_tables(args):
+    """``(visits, patients, roles_table, engine_kwargs)`` for ``Cohort.from_visits``.
+
+    The pandas engine reads the tables (paths or globs); the Dask engine passes the paths
+    on and gives the first :data:`ROLE_SAMPLE` patient rows for inferring roles.
+    """
+    kwargs, sample = _engine_setup(args, args.patients)
+    if sample is not None:
+        return args.visits, args.patients, sample, kwargs
     from .io import read_table
 
     patients = read_table(args.patients)
@@ -162,17 +168,8 @@ def cli_interval_table(args, read_table):
     ``--intervals``: the pandas engine reads the table (a path or glob), the Dask engine
     passes the path on and gives the first :data:`ROLE_SAMPLE` rows for inferring roles
     and finding the id column."""
-    engine = getattr(args, "engine", "pandas")
-    kwargs = {"engine": engine, "coarsen": parse_coarsen(getattr(args, "coarsen", None)),
-              "max_patterns": getattr(args, "max_patterns", None)}
-    if engine == "dask":
-        from .cohort_dask import import_dask, to_dask
-
-        _, dd = import_dask()
-        sample = to_dask(args.intervals, dd, args.id_col).head(ROLE_SAMPLE, npartitions=-1)
-        kwargs["scheduler"] = args.scheduler
+    kwargs, sample = _engine_setup(args, args.intervals)
+    if sample is not None:
         return args.intervals, sample, kwargs
-    if getattr(args, "scheduler", None):
-        raise DataError("--scheduler needs --engine dask")
     table = read_table(args.intervals)
     return table, table, kwargs

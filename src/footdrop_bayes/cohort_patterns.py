@@ -108,6 +108,20 @@ def type_patterns(patterns: pd.DataFrame, factors, numeric, *, table: str,
     return out
 
 
+def collapsed_cohort(cls, patterns: pd.DataFrame, *, factors, covariates, table: str,
+                     reference, grid, follow_up, time_unit: str, excluded, notes, roles):
+    """The collapsed ``cls`` (a :class:`~footdrop_bayes.Cohort`) of a Dask engine's
+    pattern counts: typed covariates, one row per (covariates, interval), patients as
+    weights; ``excluded`` is a list of (patient, reason)."""
+    typed = type_patterns(patterns, factors, covariates, table=table, reference=reference)
+    iv, cov, w = collapse_rows(typed, patterns[IV_KEYS], patterns["weight"])
+    cohort = cls(iv, cov, factors=factors, numeric=covariates, grid=grid,
+                 follow_up=follow_up, time_unit=time_unit,
+                 excluded=pd.DataFrame(excluded, columns=["patient", "reason"]), weights=w)
+    cohort.notes, cohort.roles = tuple(notes), roles
+    return cohort
+
+
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     """The quantile of ``x`` with frequency weights ``w``, as pandas' linear rule on the
     expanded sample (``x`` repeated ``w`` times)."""
