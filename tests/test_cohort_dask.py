@@ -456,3 +456,26 @@ def test_csv_types_are_read_from_every_file(tmp_path):
                                                "dose": "float64", "sex": "object"}
     assert csv_dtypes([str(a), str(b)], ",", "id") == {"id": "int64", "age": "object",
                                                        "dose": "float64", "sex": "object"}
+
+
+def test_near_duplicate_levels_warn_with_the_dask_engine_too(tmp_path):
+    """'trauma' / 'Trauma ' in a factor: both engines warn naming the spellings; the Dask
+    engine counts the patients with the rarer spellings (it keeps no patient ids)."""
+    visits, patients, _ = fb.simulate_cohort(80, random_seed=3)
+    cause = patients["cause"].astype(str)
+    first = cause.index[cause == cause.mode()[0]]
+    patients.loc[first[:3], "cause"] = cause.mode()[0].title() + " "
+    rng = np.random.default_rng(2)
+    vg = _split(visits, tmp_path / "v", 2, "parquet", rng)
+    pg = _split(patients, tmp_path / "p", 2, "parquet", rng)
+    msgs = {}
+    for engine in ("pandas", "dask"):
+        with pytest.warns(fb.DataWarning) as rec:
+            fb.Cohort.from_visits(vg, pg, factors=["cause"], covariates=[], follow_up=6,
+                                  engine=engine)
+        msgs[engine] = next(str(w.message) for w in rec if "differ only in case" in
+                            str(w.message))
+    head = msgs["pandas"].split("; the rarer")[0]
+    assert msgs["dask"].startswith(head)                       # same spellings, same order
+    assert "(3 patients)" in msgs["pandas"]
+    assert "for 3 patients (counted in the collapsed table" in msgs["dask"]

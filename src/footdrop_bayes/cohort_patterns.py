@@ -72,7 +72,7 @@ def type_patterns(patterns: pd.DataFrame, factors, numeric, *, table: str,
     category, else the level with most patients (ties by sort order). Missing and
     non-numeric values are checked before collapsing, where the patients can be named.
     """
-    from .covariates import check_roles
+    from .covariates import check_roles, near_duplicate_levels
 
     reference = check_roles(factors, numeric, reference, table)
     w = patterns["weight"].to_numpy(float)
@@ -89,6 +89,8 @@ def type_patterns(patterns: pd.DataFrame, factors, numeric, *, table: str,
             levels = [c for c in s.cat.categories if c in present]
             default = levels[0]
         else:
+            if not is_bool_dtype(s):
+                near_duplicate_levels(s, column=col, table=table, weights=w)
             s = s.map({True: "yes", False: "no"}) if is_bool_dtype(s) else s.astype(str)
             s = s.astype(object)
             levels = sorted(s.unique(), key=str)

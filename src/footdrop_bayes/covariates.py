@@ -103,22 +103,34 @@ def describe_roles(roles: pd.DataFrame) -> str:
     return line
 
 
-def near_duplicate_levels(s: pd.Series, *, column: str, table: str) -> None:
+def near_duplicate_levels(s: pd.Series, *, column: str, table: str,
+                          weights=None) -> None:
     """Warn (``DataWarning``) when levels differ only in case or spaces.
 
     ``'Trauma'``, ``'trauma'`` and ``'trauma '`` are kept as separate levels (nothing is
     changed), but the warning names them and the patients holding the rarer spellings.
+    With ``weights`` (a collapsed table: patients per row) the spellings are ordered by
+    patients and the warning gives their number (a collapsed table has no patient ids).
     """
     text = s.dropna().astype(str)
     key = text.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-    groups = text.groupby(key.to_numpy()).agg(lambda x: x.value_counts().index.tolist())
+    if weights is None:
+        groups = text.groupby(key.to_numpy()).agg(lambda x: x.value_counts().index.tolist())
+    else:
+        w = pd.Series(np.asarray(weights, float), index=s.index).loc[text.index]
+        per = w.groupby([key.to_numpy(), text.to_numpy()]).sum()
+        groups = pd.Series({k: per.loc[k].sort_values(ascending=False, kind="stable")
+                            .index.tolist() for k in per.index.get_level_values(0).unique()},
+                           dtype=object)
     clashes = groups[groups.map(len) > 1]
     for variants in clashes:
         rare = text.index[text.isin(variants[1:])]
+        who = (f"patients {format_ids(rare)}" if weights is None else
+               f"{w.loc[rare].sum():,.0f} patients (counted in the collapsed "
+               "table, which keeps no patient ids)")
         warnings.warn(f"{table}: column {column!r} has levels that differ only in case or "
                       f"spaces: {', '.join(map(repr, variants))} (kept as separate levels); "
-                      f"the rarer spellings are for patients {format_ids(rare)}",
-                      DataWarning, stacklevel=4)
+                      f"the rarer spellings are for {who}", DataWarning, stacklevel=4)
 
 
 def default_reference(s: pd.Series, levels: list):
