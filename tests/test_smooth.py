@@ -217,3 +217,20 @@ def test_partial_effect_figure(smooth_model):
     with pytest.raises(ValueError, match="no partial-effect rows"):
         fb.plots.plot_partial_effect(pe, "delay")
     plt.close(fig)
+
+
+def test_smooth_blocks_state_their_parameterisation(smooth_model):
+    """The diagnostics table says how each smooth term's coefficients are written (the
+    per-coefficient centring rule), as it does for factors and clinics."""
+    from footdrop_bayes.model.blocks import block_diagnostics
+    from footdrop_bayes.model.smooth import smooth_parameterization
+
+    expected = smooth_parameterization(smooth_model.data)
+    assert set(expected) == {"smooth age", "smooth delay"}
+    table = block_diagnostics(smooth_model.idata)
+    for block, how in expected.items():
+        mask = smooth_model.data.smooth[block.split()[1]].params["centred"]
+        k = int(np.sum(mask))
+        assert how == ("centred" if k == len(mask) else "non-centred" if k == 0
+                       else f"{k} of {len(mask)} coefficients centred")
+        assert table.loc[block, "parameterization"] == how

@@ -31,6 +31,7 @@ from .diagnostics import check_convergence, compute_diagnostics
 from .likelihood import ModelData, encode, interval_loglik_numpy, prepare
 from .predictive import intervals_dataset, recovery_probability, simulate_intervals
 from .sampling import run_sampler
+from .smooth import smooth_parameterization
 
 FORMAT = "footdrop_bayes.RecoveryModel/1"
 
@@ -275,7 +276,8 @@ class RecoveryModel:
             "grid": json.dumps(self.data.grid.tolist()),
             "follow_up": float(self.cohort.follow_up),
             "time_unit": self.cohort.time_unit,
-            "parameterization": json.dumps(self.parameterization, sort_keys=True),
+            "parameterization": json.dumps(
+                self.parameterization | smooth_parameterization(self.data), sort_keys=True),
             "model_variables": json.dumps(sorted(v.name for v in self.model.free_RVs)),
         }
 

@@ -379,6 +379,21 @@ def smooth_arrays(data) -> dict:
     return out
 
 
+def smooth_parameterization(data) -> dict:
+    """How each smooth term's wiggly coefficients are written, for the diagnostics.
+
+    ``{"smooth <term>": "centred" | "non-centred" | "k of K coefficients centred"}`` from
+    the per-coefficient centring rule (:func:`smooth_arrays`); the keys are the blocks
+    of :func:`~footdrop_bayes.model.blocks.parameter_blocks`.
+    """
+    out = {}
+    for term, b in (getattr(data, "smooth", None) or {}).items():
+        c = np.asarray(b.params.get("centred", np.zeros(b.size, bool)), bool)
+        out[f"smooth {term}"] = ("centred" if c.all() else "non-centred" if not c.any()
+                                 else f"{int(c.sum())} of {c.size} coefficients centred")
+    return out
+
+
 def smooth_coords(data) -> dict:
     """One ``<term>_basis`` coordinate per smooth term."""
     return {b.dim: list(range(b.size)) for b in (getattr(data, "smooth", None) or {}).values()}
