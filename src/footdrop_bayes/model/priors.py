@@ -192,7 +192,7 @@ DEFAULT_SAMPLER_CONFIG: dict = {
 }
 
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
-PARAMETERIZATIONS = ("auto", "centred", "non-centred")
+PARAMETERIZATIONS = ("auto", "centred", "non-centred", "mixed")
 
 
 def merge_config(defaults: dict, user: dict | None, *, what: str) -> dict:
