@@ -289,13 +289,17 @@ def level_split(events, min_events: int) -> dict | str:
             "weak": [int(i) for i in weak]}
 
 
-def level_splits(data: ModelData, config: dict, choices: dict) -> dict:
-    """:func:`level_split` of each block whose choice is ``"mixed"``."""
+def level_splits(data: ModelData, config: dict) -> dict:
+    """:func:`level_split` of each factor or group asked to be ``"mixed"``: the split, or
+    the fallback (``"non-centred"`` / ``"centred"``) that :func:`choose_parameterization`
+    then records as the block's choice."""
+    p = config["parameterization"]
     rules = {f: centred_min_events(config) for f in data.factors}
     if data.group:
         rules[data.group] = group_min_events(config)
-    return {name: level_split(data.events_per_level(name), rules[name])
-            for name, c in choices.items() if c == "mixed"}
+    return {name: level_split(data.events_per_level(name), rule)
+            for name, rule in rules.items()
+            if (p.get(name, "auto") if isinstance(p, dict) else p) == "mixed"}
 
 
 def mixed_chols(c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -435,7 +439,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
     (:mod:`~footdrop_bayes.model.compile_cache`).
     """
     choices = choose_parameterization(data, config)
-    splits = level_splits(data, config, choices)
+    splits = level_splits(data, config)
     with pm.Model(coords=model_coords(data)) as model:
         # structure-sized arrays get static shapes (JAX needs them for the gradient of
         # the cumulative baseline); pattern arrays keep a dynamic length
@@ -453,7 +457,8 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
             eta = eta + smooth_effects(data, config, d)
         if data.group:
             eta = eta + _group_effects(data, config, choices[data.group], codes[data.group],
-                                       _weights(d, config), splits.get(data.group))
+                                       _weights(d, config),
+                                       splits.get(data.group))
         weight = d["pattern_weight"]
         eta = eta + pt.zeros_like(weight)
         if getattr(data, "tv", None):  # time-varying terms (issue 10)
