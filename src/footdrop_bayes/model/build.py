@@ -183,6 +183,13 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     (log-normal) priors, the funnel's neck is cut off and the scale's prior floor is a
     meaningful threshold (see docs/validation_model.md for the measurements, including
     the multi-centre grid).
+
+    ``"mixed"`` (opt-in for a factor or the group, never chosen by ``"auto"``): the
+    levels with at least the block's ``"auto"`` threshold of recoveries centred, the
+    others non-centred (:func:`level_split`, :func:`mixed_level_effects`); with no such
+    level the block falls back to ``"non-centred"``, with no weaker one to
+    ``"centred"``, and that fallback is the recorded choice. For the baseline,
+    ``"mixed"`` means ``"auto"``.
     """
     p = config["parameterization"]
     rules = {f: (centred_min_events(config), 1) for f in data.factors}
