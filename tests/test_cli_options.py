@@ -63,6 +63,12 @@ def test_single_parameterization_for_every_block(multicentre, tmp_path, captured
     assert captured["parameterization"] == "non-centred"
 
 
+def test_mixed_parameterization_is_accepted(multicentre, tmp_path, captured):
+    assert main(["--quiet", *fit_args(multicentre, tmp_path / "o", "--group", "clinic",
+                                      "--parameterization", "clinic=mixed")]) == 0
+    assert captured["parameterization"] == {"clinic": "mixed"}
+
+
 @pytest.mark.parametrize("option,value,message", [
     ("--target-accept", "1.5", "between 0 and 1"),
     ("--target-accept", "high", "between 0 and 1"),

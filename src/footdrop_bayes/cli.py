@@ -261,8 +261,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    "['target_accept']; default 0.95)")
     p.add_argument("--parameterization", type=_typed(opt.parse_parameterization),
                    default=None, metavar="[BLOCK=]CHOICE[,...]",
-                   help="centred / non-centred / auto for every block, or per block "
-                   "(a factor, the --group column, 'baseline'), e.g. clinic=non-centred"
+                   help="centred / non-centred / mixed / auto for every block, or per "
+                   "block (a factor, the --group column, 'baseline'), e.g. "
+                   "clinic=non-centred; mixed (factors and the group, opt-in): "
+                   "well-pinned levels centred, weak ones non-centred"
                    " (model_config['parameterization']; default auto)")
     p.add_argument("--reference", type=_typed(lambda t: opt.parse_assignments(
                        t, "--reference")), default=None, metavar="FACTOR=LEVEL[,...]",

@@ -25,7 +25,7 @@ import pandas as pd
 from .cohort import Cohort
 from .errors import DataError
 
-PARAMETERIZATIONS = ("auto", "centred", "non-centred")
+PARAMETERIZATIONS = ("auto", "centred", "non-centred", "mixed")
 _SPELLINGS = {"centered": "centred", "non-centered": "non-centred",
               "noncentred": "non-centred", "noncentered": "non-centred",
               "non_centred": "non-centred", "non_centered": "non-centred"}

@@ -59,11 +59,12 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
     attrs = post.attrs
     factors = _attr_json(attrs, "factors")
     if factors is None:
-        factors = [v[2:] for v in names if v.startswith("b_") and not v.endswith("_raw")]
+        factors = [v[2:] for v in names if v.startswith("b_")
+                   and not v.endswith(("_raw", "_c"))]
     group = _attr_json(attrs, "group")
     if group is None:
         group = next((v[2:] for v in names if v.startswith("u_")
-                      and not v.endswith(("_z", "_raw"))), None)
+                      and not v.endswith(("_z", "_raw", "_c"))), None)
     blocks: dict[str, tuple[str, list[str], str | None]] = {}
     used: set[str] = set()
 
@@ -74,12 +75,14 @@ def parameter_blocks(idata) -> dict[str, tuple[str, list[str], str | None]]:
             blocks[block] = (kind, members, scale if scale in members else None)
 
     for f in factors:
-        add(f, "factor", [f"b_{f}", f"z_{f}", f"sigma_{f}", f"b_{f}_raw"], f"sigma_{f}")
+        add(f, "factor", [f"b_{f}", f"z_{f}", f"sigma_{f}", f"b_{f}_raw", f"b_{f}_c"],
+            f"sigma_{f}")
     add("factor scales", "factor scales", ["tau", "tau_z", "lambda_factor", "lambda_z"],
         "tau")
     if group:
         add(group, "group", [f"u_{group}", f"u_{group}_z", f"sigma_{group}",
-                             f"sigma_{group}_z", f"u_{group}_raw"], f"sigma_{group}")
+                             f"sigma_{group}_z", f"u_{group}_raw", f"u_{group}_c"],
+            f"sigma_{group}")
     add("covariates", "covariates", ["beta_std", "beta"], None)
     add("baseline", "baseline", ["alpha", "alpha_first", "alpha_step_z", "rw_z", "sigma_rw"],
         "sigma_rw")

@@ -183,6 +183,13 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     (log-normal) priors, the funnel's neck is cut off and the scale's prior floor is a
     meaningful threshold (see docs/validation_model.md for the measurements, including
     the multi-centre grid).
+
+    ``"mixed"`` (opt-in for a factor or the group, never chosen by ``"auto"``): the
+    levels with at least the block's ``"auto"`` threshold of recoveries centred, the
+    others non-centred (:func:`level_split`, :func:`mixed_level_effects`); with no such
+    level the block falls back to ``"non-centred"``, with no weaker one to
+    ``"centred"``, and that fallback is the recorded choice. For the baseline,
+    ``"mixed"`` means ``"auto"``.
     """
     p = config["parameterization"]
     rules = {f: (centred_min_events(config), 1) for f in data.factors}
@@ -191,6 +198,11 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     out = {}
     for name in [*rules, "baseline"]:
         choice = p.get(name, "auto") if isinstance(p, dict) else p
+        if choice == "mixed" and name == "baseline":
+            choice = "auto"              # "mixed" is for level effects only
+        if choice == "mixed":
+            split = level_split(data.events_per_level(name), rules[name][0])
+            choice = split if isinstance(split, str) else "mixed"
         if choice == "auto":
             if name == "baseline":
                 centred = _baseline_centred(data, config)
@@ -264,7 +276,77 @@ def _factor_scales(data: ModelData, config: dict):
     return tau * lam
 
 
-def level_effects(name: str, z_name: str, sigma, choice: str, dims: str, weights=None):
+def level_split(events, min_events: int) -> dict | str:
+    """Split of a ``"mixed"`` block into pinned and weak levels (indices).
+
+    Pinned: at least ``min_events`` recoveries (the thresholds of ``"auto"``). The anchor
+    is the pinned level with the most recoveries (the first on ties). Returns
+    ``{"anchor": a, "centred": [...], "weak": [...]}``, or the fallback ``"non-centred"``
+    (no pinned level) / ``"centred"`` (no weak level).
+    """
+    events = np.asarray(events)
+    pinned = np.flatnonzero(events >= min_events)
+    weak = np.flatnonzero(events < min_events)
+    if pinned.size == 0:
+        return "non-centred"
+    if weak.size == 0:
+        return "centred"
+    anchor = int(pinned[np.argmax(events[pinned])])
+    return {"anchor": anchor, "centred": [int(i) for i in pinned if i != anchor],
+            "weak": [int(i) for i in weak]}
+
+
+def level_splits(data: ModelData, config: dict) -> dict:
+    """:func:`level_split` of each factor or group asked to be ``"mixed"``: the split, or
+    the fallback (``"non-centred"`` / ``"centred"``) that :func:`choose_parameterization`
+    then records as the block's choice."""
+    p = config["parameterization"]
+    rules = {f: centred_min_events(config) for f in data.factors}
+    if data.group:
+        rules[data.group] = group_min_events(config)
+    return {name: level_split(data.events_per_level(name), rule)
+            for name, rule in rules.items()
+            if (p.get(name, "auto") if isinstance(p, dict) else p) == "mixed"}
+
+
+def mixed_chols(c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of ``I_c + 11'`` (pinned levels) and ``I_m + 11'/(1 + c)``
+    (weak levels given the pinned ones) of :func:`mixed_level_effects`."""
+    lc = np.linalg.cholesky(np.eye(c) + np.ones((c, c))) if c else np.zeros((0, 0))
+    ln = np.linalg.cholesky(np.eye(m) + np.ones((m, m)) / (1 + c))
+    return lc, ln
+
+
+def mixed_level_effects(name: str, z_name: str, sigma, dims: str, weights, split: dict):
+    """Level effects with pinned levels centred and weak levels non-centred (``"mixed"``).
+
+    The same prior as :func:`level_effects`: ``b = P v`` with ``v`` iid ``N(0, sigma^2)``
+    and ``P = I - 1 w'``. ``b`` does not change with ``v -> v + c 1``, so ``v`` is taken
+    relative to the anchor ``a`` (``v' = v - v_a 1``, ``v'_a = 0``); the other levels are
+    ``MvNormal(0, sigma^2 (I + 11'))``. The pinned levels but the anchor (``C``, ``c`` of
+    them) are written centred, ``<name>_c ~ MvNormal(0, sigma^2 (I_c + 11'))``; the weak
+    ones (``N``, ``m``) from their exact conditional, non-centred:
+    ``v'_N = sum(v'_C) / (1 + c) + sigma L_N z`` with ``z = z_name ~ N(0, I_m)`` and
+    ``L_N L_N' = I_m + 11'/(1 + c)``. No unidentified direction is added.
+    """
+    cen, weak = split["centred"], split["weak"]
+    n = 1 + len(cen) + len(weak)
+    c, m = len(cen), len(weak)
+    lc, ln = mixed_chols(c, m)
+    v = pt.zeros(n)
+    mean = 0.0
+    if c:
+        vc = pm.MvNormal(f"{name}_c", mu=np.zeros(c), chol=sigma * lc, shape=(c,))
+        v = pt.set_subtensor(v[np.asarray(cen)], vc)
+        mean = pt.sum(vc) / (1 + c)
+    z = pm.Normal(z_name, 0.0, 1.0, shape=(m,))
+    v = pt.set_subtensor(v[np.asarray(weak)], mean + sigma * pt.dot(ln, z))
+    shift = pt.mean(v) if weights is None else pt.dot(weights, v)
+    return pm.Deterministic(name, v - shift, dims=dims)
+
+
+def level_effects(name: str, z_name: str, sigma, choice: str, dims: str, weights=None,
+                  split: dict | None = None):
     """Sum-to-zero level effects of scale ``sigma``: the one code path of factors and groups.
 
     Centred: ``name ~ ZeroSumNormal(sigma)``; non-centred: ``z_name ~ ZeroSumNormal(1)`` and
@@ -285,6 +367,8 @@ def level_effects(name: str, z_name: str, sigma, choice: str, dims: str, weights
     105 and 5 recoveries: docs/validation_model.md#multi-centre-grid). Factors and the
     group both pass recovery weights by default (``factor_weights``, ``group_weights``).
     """
+    if choice == "mixed":
+        return mixed_level_effects(name, z_name, sigma, dims, weights, split)
     if weights is None:
         if choice == "centred":
             return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
@@ -313,7 +397,7 @@ def _factor_weights(d: dict, config: dict, f: str):
 
 
 def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes: dict,
-                    d: dict):
+                    d: dict, splits: dict | None = None):
     eta = 0.0
     if not data.factors:
         return eta
@@ -321,7 +405,7 @@ def _factor_effects(data: ModelData, config: dict, choices: dict, pattern_codes:
     for i, f in enumerate(data.factors):
         sigma = pm.Deterministic(f"sigma_{f}", scales[i])
         b = level_effects(f"b_{f}", f"z_{f}", sigma, choices[f], f,
-                          _factor_weights(d, config, f))
+                          _factor_weights(d, config, f), (splits or {}).get(f))
         pm.Deterministic(f"log_hr_{f}", b - b[0], dims=f)
         eta = eta + b[pattern_codes[f]]
     return eta
@@ -345,10 +429,11 @@ def _weights(d: dict, config: dict):
     return d["group_weights"] if config.get("group_weights", "events") == "events" else None
 
 
-def _group_effects(data: ModelData, config: dict, choice: str, codes, weights=None):
+def _group_effects(data: ModelData, config: dict, choice: str, codes, weights=None,
+                   split: dict | None = None):
     g = data.group
     sigma = _group_scale(data, config)
-    u = level_effects(f"u_{g}", f"u_{g}_z", sigma, choice, g, weights)
+    u = level_effects(f"u_{g}", f"u_{g}_z", sigma, choice, g, weights, split)
     return u[codes]
 
 
@@ -361,6 +446,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
     (:mod:`~footdrop_bayes.model.compile_cache`).
     """
     choices = choose_parameterization(data, config)
+    splits = level_splits(data, config)
     with pm.Model(coords=model_coords(data)) as model:
         # structure-sized arrays get static shapes (JAX needs them for the gradient of
         # the cumulative baseline); pattern arrays keep a dynamic length
@@ -369,7 +455,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
              for name, value in data_arrays(data).items()}
         codes = {k: d[f"pattern_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
-        eta = _factor_effects(data, config, choices, codes, d)
+        eta = _factor_effects(data, config, choices, codes, d, splits)
         if data.covariates:
             beta_std = linear_coefficients(data, config)  # issue 11: N(0, beta_sigma)
             pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
@@ -378,7 +464,8 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
             eta = eta + smooth_effects(data, config, d)
         if data.group:
             eta = eta + _group_effects(data, config, choices[data.group], codes[data.group],
-                                       _weights(d, config))
+                                       _weights(d, config),
+                                       splits.get(data.group))
         weight = d["pattern_weight"]
         eta = eta + pt.zeros_like(weight)
         if getattr(data, "tv", None):  # time-varying terms (issue 10)
@@ -390,6 +477,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
                                  d["pattern_r_idx"], pt.gt(d["pattern_event"], 0.5))
         pm.Potential("loglik", pt.sum(weight * ll))
     model.parameterization = choices
+    model.level_split = splits
     return model
 
 

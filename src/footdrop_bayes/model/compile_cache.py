@@ -86,7 +86,7 @@ def resolve_backend(backend: str, n_terms: int, iterations: int | None = None) -
 
 
 def structure_key(data: ModelData, config: dict, parameterization: dict,
-                  backend: str) -> tuple:
+                  backend: str, level_split: dict | None = None) -> tuple:
     """What a compiled model depends on besides its ``pm.Data`` arrays.
 
     Parameters
@@ -98,11 +98,15 @@ def structure_key(data: ModelData, config: dict, parameterization: dict,
         Centred / non-centred choice per block (:func:`~.build.choose_parameterization`).
     backend : str
         nutpie backend (``"numba"`` or ``"jax"``).
+    level_split : dict, optional
+        Anchor, pinned and weak levels of each ``"mixed"`` block
+        (:func:`~.build.level_splits`): a compiled model is never reused with another split.
     """
     levels = tuple((name, len(data.levels[name])) for name in data.factors)
     group = (data.group, len(data.levels[data.group])) if data.group else None
     return (levels, tuple(data.covariates), group, len(data.widths), data.time_unit,
             float(data.follow_up), json.dumps(parameterization, sort_keys=True),
+            json.dumps(level_split or {}, sort_keys=True),
             json.dumps(config, sort_keys=True, default=str), backend, smooth_key(data)
             ) + _tv_key(data)
 
@@ -166,7 +170,8 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
         whether an earlier compilation was reused, and the backend used.
     """
     backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
-    key = structure_key(data, config, model.parameterization, backend)
+    key = structure_key(data, config, model.parameterization, backend,
+                        getattr(model, "level_split", None))
     t0 = time.perf_counter()
     if backend == "jax":                      # frozen data: compiled per fit (seconds)
         compiled = _compile(model, backend)
