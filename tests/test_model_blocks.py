@@ -58,8 +58,8 @@ def test_levels_centred_is_the_one_rule():
     (5000, 4, "balanced", "centred"),         # however few the clinics
     (1000, 11, "balanced", "non-centred"),    # 11 clinics, ~55 events each: < 114
     (5000, 10, "balanced", "centred"),        # ~300 events each
-    (5000, 50, "unbalanced", "non-centred"),  # clinics of 1 patient
-    (600, 2, "unbalanced", "non-centred"),    # 1 patient beside 599
+    (5000, 50, "unbalanced", "mixed"),        # clinics of 1 patient beside pinned ones
+    (600, 2, "unbalanced", "mixed"),          # 1 patient beside 599
 ])
 def test_group_parameterization_rule(n, j, sizes, expected):
     data = _clinic_data(n, j, sizes)
@@ -70,9 +70,12 @@ def test_group_parameterization_rule(n, j, sizes, expected):
     assert choice["clinic"] == expected
     assert (expected == "centred") == (j >= group_min_groups(cfg)
                                        and events.min() >= group_min_events(cfg))
+    assert (expected == "mixed") == (events.min() < group_min_events(cfg)
+                                     <= events.max())
     # the factor next to it keeps the factors' 21-event rule
-    assert choice["cause"] == ("centred" if data.events_per_level("cause").min() >= 21
-                               else "non-centred")
+    cause = data.events_per_level("cause")
+    assert choice["cause"] == ("centred" if cause.min() >= 21 else "mixed"
+                               if cause.max() >= 21 else "non-centred")
 
 
 def test_group_rule_overrides():
@@ -81,6 +84,13 @@ def test_group_rule_overrides():
     assert choose_parameterization(
         data, model_config({"centred_min_groups": 4}))["clinic"] == "non-centred"
     assert choose_parameterization(data, model_config(
+        {"parameterization": {"clinic": "non-centred"}}))["clinic"] == "non-centred"
+    # a split block is mixed under "auto" unless too few groups are asked for
+    split = _clinic_data(600, 2, "unbalanced")
+    assert choose_parameterization(split, model_config())["clinic"] == "mixed"
+    assert choose_parameterization(
+        split, model_config({"centred_min_groups": 3}))["clinic"] == "non-centred"
+    assert choose_parameterization(split, model_config(
         {"parameterization": {"clinic": "non-centred"}}))["clinic"] == "non-centred"
 
 
@@ -268,6 +278,18 @@ def test_divergences_at_large_scale_of_a_noncentred_block_advise_centred():
     assert "--parameterization clinic=centred" in tips
     # 0.95 is in force: the advice is 0.99, not 0.95
     assert "--target-accept 0.99" in tips and "to 0.95" not in tips
+
+
+@pytest.mark.parametrize("kind, other", [("small", "non-centred"), ("large", "centred")])
+def test_divergences_in_a_mixed_block_advise_the_whole_block_form(kind, other):
+    """A mixed block has a centred part (funnel at small scales) and a non-centred one
+    (ridge at large scales): the advice is the whole-block form against the side."""
+    idata, _ = _synthetic(kind, "mixed")
+    d = compute_diagnostics(idata)
+    assert d["culprit"] == "clinic"
+    tips = advice(d)
+    assert f"--parameterization clinic={other}" in tips
+    assert f"'clinic': '{other}'" in tips
 
 
 def test_scattered_divergences_blame_no_block():

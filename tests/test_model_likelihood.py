@@ -175,14 +175,17 @@ def test_parameterization_follows_information(study_cohort):
     small = prepare(study_cohort, study_cohort.factors, [])
     choice = choose_parameterization(small, cfg)
     for f in small.factors:
-        enough = small.events_per_level(f).min() >= threshold
-        assert choice[f] == ("centred" if enough else "non-centred"), f
+        events = small.events_per_level(f)
+        expect = ("centred" if events.min() >= threshold else "mixed"
+                  if events.max() >= threshold else "non-centred")
+        assert choice[f] == expect, f
     assert choice["baseline"] == "non-centred"       # 2 recoveries in month 5
     always = model_config({"centred_min_events": 0})
     assert set(choose_parameterization(small, always).values()) == {"centred"}
     forced = choose_parameterization(small, model_config(
         {"parameterization": {"cause": "centred"}}))
-    assert forced["cause"] == "centred" and forced["treatment"] == "non-centred"
+    assert forced["cause"] == "centred"
+    assert all(forced[f] == choice[f] for f in small.factors if f != "cause")
     visits, patients, _ = fb.simulate_cohort(5000, random_seed=1)
     big = fb.Cohort.from_visits(visits, patients, follow_up=6)
     big_data = prepare(big, ["cause", "treatment"], [])

@@ -1,5 +1,6 @@
-"""The opt-in "mixed" parameterisation of level effects: pinned levels centred, weak ones
-non-centred, with the same prior on the effects (issue 13, round 4)."""
+"""The "mixed" parameterisation of level effects: pinned levels centred, weak ones
+non-centred, with the same prior on the effects (issue 13, round 4; "auto" for a
+split block since round 5)."""
 
 from __future__ import annotations
 
@@ -70,10 +71,16 @@ def test_fallback_is_named():
     assert m.model.level_split == {"site": "non-centred"}
 
 
-def test_auto_is_unchanged():
-    m = fb.RecoveryModel(_cohort())
-    assert "mixed" not in m.parameterization.values()
-    assert m.model.level_split == {}
+def test_auto_splits_a_split_block_only():
+    """Under "auto" the split block (site: 31, 47, 18, 10 recoveries against 25) is
+    mixed with the same split as asked for; whole blocks keep their whole-block form."""
+    auto = fb.RecoveryModel(_cohort(), model_config={"centred_min_events": MIN_EVENTS})
+    assert auto.parameterization["site"] == "mixed"
+    assert auto.model.level_split == _model("mixed").model.level_split
+    low = fb.RecoveryModel(_cohort(), model_config={"centred_min_events": 100})
+    assert low.parameterization["site"] == "non-centred" and low.model.level_split == {}
+    high = fb.RecoveryModel(_cohort(), model_config={"centred_min_events": 5})
+    assert high.parameterization["site"] == "centred" and high.model.level_split == {}
 
 
 def test_structure_key_includes_split(mixed):

@@ -43,9 +43,11 @@ def test_issue_13_cohorts_have_no_divergences(n_clinics, n_patients, sizes, sd, 
     model = fb.RecoveryModel(cohort, group="clinic",
                              sampler_config={"progressbar": False,
                                              "on_convergence_failure": "ignore"})
-    pinned = model.data.events_per_level("clinic").min() >= group_min_events(
-        model.model_config)
-    assert model.parameterization["clinic"] == ("centred" if pinned else "non-centred")
+    events = model.data.events_per_level("clinic")
+    floor = group_min_events(model.model_config)
+    assert model.parameterization["clinic"] == (
+        "centred" if events.min() >= floor else "mixed" if events.max() >= floor
+        else "non-centred")
     model.fit(random_seed=seed)
     d = model.diagnostics()
     assert d["divergences"] == 0, d["by_block"]

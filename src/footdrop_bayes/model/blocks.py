@@ -301,11 +301,15 @@ def advice_list(diag: dict) -> list[str]:
             kind = row.get("kind")
             current = choices.get(culprit) or row.get("parameterization")
             shift = row.get("divergence_shift") or 0.0
-            if kind in ("factor", "group", "baseline") and current in ("centred",
-                                                                     "non-centred"):
-                other = "non-centred" if current == "centred" else "centred"
+            if kind in ("factor", "group", "baseline") and current in (
+                    "centred", "non-centred", "mixed"):
+                # divergences at small scales: the funnel of a centred part; at large
+                # scales: the ridge of a non-centred part (a mixed block has both)
+                other = "non-centred" if current == "centred" or (
+                    current == "mixed" and shift < 0) else "centred"
                 switch = (current == "centred" and shift < 0) or (
-                    current == "non-centred" and shift > 0)
+                    current == "non-centred" and shift > 0) or (
+                    current == "mixed" and shift != 0)
                 if switch:
                     tips.append(
                         f"write block {culprit!r} {other} (Python: model_config="

@@ -184,12 +184,21 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     meaningful threshold (see docs/validation_model.md for the measurements, including
     the multi-centre grid).
 
-    ``"mixed"`` (opt-in for a factor or the group, never chosen by ``"auto"``): the
-    levels with at least the block's ``"auto"`` threshold of recoveries centred, the
-    others non-centred (:func:`level_split`, :func:`mixed_level_effects`); with no such
-    level the block falls back to ``"non-centred"``, with no weaker one to
-    ``"centred"``, and that fallback is the recorded choice. For the baseline,
-    ``"mixed"`` means ``"auto"``.
+    - Factors and the group whose levels are split, some with the threshold's recoveries
+      and some without (a 898-patient clinic beside 1-patient ones; a factor level with
+      105 recoveries beside one with 5), are written ``"mixed"``: the pinned levels
+      centred, the weak ones non-centred (:func:`level_split`,
+      :func:`mixed_level_effects`), with the same prior. Either whole-block form leaves
+      a funnel or a ridge in such a block; measured, the two remaining divergent fits of
+      the multi-centre grid under the whole-block rule (1 and 2 divergences) had 0 with
+      ``"mixed"`` (docs/validation_model.md#multi-centre-grid). A block with every level
+      pinned is centred and one with none non-centred, as before.
+
+    ``"mixed"`` asked for explicitly means the same split; with no pinned level the
+    block falls back to ``"non-centred"``, with no weaker one to ``"centred"``, and
+    that fallback is the recorded choice. For the baseline, ``"mixed"`` means
+    ``"auto"``. ``"centred"`` / ``"non-centred"`` force a whole-block form (for a split
+    block, ``"non-centred"`` is what ``"auto"`` chose before the split).
     """
     p = config["parameterization"]
     rules = {f: (centred_min_events(config), 1) for f in data.factors}
@@ -200,15 +209,12 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
         choice = p.get(name, "auto") if isinstance(p, dict) else p
         if choice == "mixed" and name == "baseline":
             choice = "auto"              # "mixed" is for level effects only
-        if choice == "mixed":
-            split = level_split(data.events_per_level(name), rules[name][0])
+        if name == "baseline":
+            if choice == "auto":
+                choice = "centred" if _baseline_centred(data, config) else "non-centred"
+        elif choice in ("auto", "mixed"):
+            split = _block_split(data, name, choice, *rules[name])
             choice = split if isinstance(split, str) else "mixed"
-        if choice == "auto":
-            if name == "baseline":
-                centred = _baseline_centred(data, config)
-            else:
-                centred = levels_centred(data.events_per_level(name), *rules[name])
-            choice = "centred" if centred else "non-centred"
         out[name] = choice
     return out
 
@@ -296,17 +302,38 @@ def level_split(events, min_events: int) -> dict | str:
             "weak": [int(i) for i in weak]}
 
 
+def _block_split(data: ModelData, name: str, choice: str, min_events: int,
+                 min_levels: int = 1) -> dict | str:
+    """The split of factor or group ``name`` under ``"auto"`` or ``"mixed"``.
+
+    :func:`level_split` of its recoveries per level; under ``"auto"`` a block with
+    fewer than ``min_levels`` levels (``centred_min_groups``) is ``"non-centred"``.
+    """
+    events = np.asarray(data.events_per_level(name))
+    if choice == "auto" and events.size < min_levels:
+        return "non-centred"
+    return level_split(events, min_events)
+
+
 def level_splits(data: ModelData, config: dict) -> dict:
-    """:func:`level_split` of each factor or group asked to be ``"mixed"``: the split, or
-    the fallback (``"non-centred"`` / ``"centred"``) that :func:`choose_parameterization`
-    then records as the block's choice."""
+    """:func:`level_split` of each factor or group written ``"mixed"``.
+
+    Blocks under ``"auto"`` appear when they are split (pinned and weak levels); blocks
+    asked to be ``"mixed"`` always appear, with the fallback (``"non-centred"`` /
+    ``"centred"``) that :func:`choose_parameterization` then records as their choice.
+    """
     p = config["parameterization"]
-    rules = {f: centred_min_events(config) for f in data.factors}
+    rules = {f: (centred_min_events(config), 1) for f in data.factors}
     if data.group:
-        rules[data.group] = group_min_events(config)
-    return {name: level_split(data.events_per_level(name), rule)
-            for name, rule in rules.items()
-            if (p.get(name, "auto") if isinstance(p, dict) else p) == "mixed"}
+        rules[data.group] = (group_min_events(config), group_min_groups(config))
+    out = {}
+    for name, rule in rules.items():
+        choice = p.get(name, "auto") if isinstance(p, dict) else p
+        if choice in ("auto", "mixed"):
+            split = _block_split(data, name, choice, *rule)
+            if choice == "mixed" or isinstance(split, dict):
+                out[name] = split
+    return out
 
 
 def mixed_chols(c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
