@@ -263,9 +263,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    default=None, metavar="[BLOCK=]CHOICE[,...]",
                    help="centred / non-centred / mixed / auto for every block, or per "
                    "block (a factor, the --group column, 'baseline'), e.g. "
-                   "clinic=non-centred; mixed (factors and the group, opt-in): "
-                   "well-pinned levels centred, weak ones non-centred"
-                   " (model_config['parameterization']; default auto)")
+                   "clinic=non-centred; mixed (factors and the group): "
+                   "well-pinned levels centred, weak ones non-centred, what auto "
+                   "chooses for a block with both (model_config['parameterization']; "
+                   "default auto)")
     p.add_argument("--reference", type=_typed(lambda t: opt.parse_assignments(
                        t, "--reference")), default=None, metavar="FACTOR=LEVEL[,...]",
                    help="reference level per factor, e.g. cause=trauma")

@@ -88,12 +88,13 @@ Every prior is on the log-hazard scale. The reasoning behind each default:
     docs/validation_model.md). A number for ``centred_min_events`` overrides the rule
     with an events-per-level (and per grid interval) count. ``"centred"`` /
     ``"non-centred"`` force one choice, or give a dict ``{name: choice}`` per factor /
-    ``"baseline"`` / group name. ``"mixed"`` (opt-in, factors and the group; the
-    baseline then stays ``"auto"``) writes the levels with at least the ``"auto"``
-    threshold of recoveries centred and the others non-centred, with the same prior
+    ``"baseline"`` / group name. ``"mixed"`` (factors and the group; the baseline then
+    stays ``"auto"``) writes the levels with at least the ``"auto"`` threshold of
+    recoveries centred and the others non-centred, with the same prior
     (:func:`~footdrop_bayes.model.build.mixed_level_effects`; the split is
-    ``model.level_split``). ``centred_min_groups`` (a number) overrides the
-    number of groups needed before the group can be centred.
+    ``model.level_split``); ``"auto"`` chooses it for a block that has both kinds of
+    level (every level pinned: centred; none: non-centred). ``centred_min_groups`` (a
+    number) overrides the number of groups needed before the group can be centred.
 ``group_weights`` ("events")
     The group intercepts sum to zero weighted by each group's recoveries (``"events"``)
     or with equal weights (``"equal"``). Only which average clinic the baseline stands
