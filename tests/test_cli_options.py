@@ -55,6 +55,15 @@ def test_defaults_leave_the_model_alone(multicentre, tmp_path, captured):
     assert captured["target_accept"] is None and captured["parameterization"] is None
     assert captured["reference"] is None and captured["per"] is None
     assert captured["group_handling"] == "strata" and captured["clinic_curves"] is False
+    assert captured["retry_target_accept"] == options.RETRY_TARGET_ACCEPT == 0.99
+
+
+@pytest.mark.parametrize("value,expected", [("off", None), ("0.995", 0.995)])
+def test_retry_target_accept_reaches_run_analysis(multicentre, tmp_path, captured, value,
+                                                  expected):
+    assert main(["--quiet", *fit_args(multicentre, tmp_path / "o", "--retry-target-accept",
+                                      value)]) == 0
+    assert captured["retry_target_accept"] == expected
 
 
 def test_single_parameterization_for_every_block(multicentre, tmp_path, captured):
@@ -72,6 +81,7 @@ def test_mixed_parameterization_is_accepted(multicentre, tmp_path, captured):
 @pytest.mark.parametrize("option,value,message", [
     ("--target-accept", "1.5", "between 0 and 1"),
     ("--target-accept", "high", "between 0 and 1"),
+    ("--retry-target-accept", "1.5", "between 0 and 1"),
     ("--parameterization", "clinic=sideways", "unknown parameterisation 'sideways'"),
     ("--parameterization", "clinic=", "expected NAME=VALUE"),
     ("--per", "age=-10", "positive number"),

@@ -18,7 +18,7 @@ from . import classical, summaries
 from .analysis_guard import empty_ranking, fit_cox, guarded_summary, third_party_notice
 from .cohort import Cohort
 from .errors import DataError
-from .model import RecoveryModel
+from .model import DEFAULT_SAMPLER_CONFIG, RecoveryModel
 
 #: warnings that say nothing about the analysis (PyTensor's C backend is not used by the
 #: default nutpie sampler)
@@ -98,6 +98,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             model_config: dict | None = None, model: RecoveryModel | None = None,
             units: Mapping | None = None,
             say: Callable[[str], None] = print, target_accept: float | None = None,
+            retry_target_accept: float | None = DEFAULT_SAMPLER_CONFIG[
+                "retry_target_accept"],
             parameterization: str | Mapping | None = None,
             reference: Mapping | None = None, per: Mapping | None = None,
             group_handling: str = "strata", clinic_curves: bool = False,
@@ -132,6 +134,11 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     target_accept : float, optional
         NUTS target acceptance rate (``sampler_config["target_accept"]``; CLI
         ``--target-accept``).
+    retry_target_accept : float or None
+        When the draws have divergent transitions, sample once more with the same seed
+        at this target acceptance rate and keep that run (stated in the diagnostics and
+        the report); ``None``: never (``sampler_config["retry_target_accept"]``; CLI
+        ``--retry-target-accept``, ``off``).
     parameterization : str or mapping, optional
         Centred / non-centred choice for every block or per block (a factor, the group,
         ``"baseline"``): ``model_config["parameterization"]``; CLI ``--parameterization``.
@@ -178,6 +185,7 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
     cohort = opt.apply_reference(cohort, reference)
     fixed = [f for f in cohort.factors if f != group]
     opt.check_target_accept(target_accept)
+    opt.check_retry_target_accept(retry_target_accept)
     opt.check_group_handling(group_handling)
     if model is None:
         opt.check_parameterization(parameterization, opt.model_blocks(fixed, group))
@@ -187,7 +195,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                         f"({list(cohort.factors)})")
     if parameterization is not None:
         model_config = {**(model_config or {}), "parameterization": parameterization}
-    sampler_extra = {} if target_accept is None else {"target_accept": float(target_accept)}
+    sampler_extra = {"retry_target_accept": retry_target_accept} | (
+        {} if target_accept is None else {"target_accept": float(target_accept)})
     caught: list[str] = []
     if withdrawal:
         summaries.withdrawal.check_delta_by(cohort, deltas, delta_by)
@@ -219,6 +228,11 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                         if model.compile_time is not None else "")
             say(f"sampled in {model.idata.posterior.attrs['sampling_time']:.1f} s"
                 + (f" ({compiled})" if compiled else ""))
+            first = model.diagnostics().get("retry")
+            if first:
+                say(f"{first['divergences']} divergent transition(s) at target_accept "
+                    f"{first['target_accept']:g} ({first['sampling_time']:.1f} s): sampled "
+                    f"again at {first['retried_at']:g}, same seed (--retry-target-accept)")
         elif model.idata is None:
             raise ValueError("the model given to analyse() is not fitted; call .fit() first")
         diag = model.diagnostics()

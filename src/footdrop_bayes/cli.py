@@ -236,7 +236,9 @@ def cmd_demo(args: argparse.Namespace, say) -> int:
 def model_options(args: argparse.Namespace) -> dict:
     """Keywords of ``run_analysis`` from ``--target-accept``, ``--parameterization``,
     ``--reference`` and ``--per`` (None when not given)."""
-    return {"target_accept": args.target_accept, "parameterization": args.parameterization,
+    return {"target_accept": args.target_accept,
+            "retry_target_accept": args.retry_target_accept,
+            "parameterization": args.parameterization,
             "reference": args.reference, "per": args.per}
 
 
@@ -259,6 +261,13 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-accept", type=_typed(opt.parse_target_accept), default=None,
                    help="NUTS target acceptance rate, e.g. 0.99 (sampler_config"
                    "['target_accept']; default 0.95)")
+    p.add_argument("--retry-target-accept",
+                   type=_typed(opt.parse_retry_target_accept),
+                   default=opt.RETRY_TARGET_ACCEPT,
+                   metavar="RATE|off",
+                   help="when the draws have divergent transitions, sample once more "
+                   "(same seed) at this target acceptance rate and keep that run; off: "
+                   "never (sampler_config['retry_target_accept'])")
     p.add_argument("--parameterization", type=_typed(opt.parse_parameterization),
                    default=None, metavar="[BLOCK=]CHOICE[,...]",
                    help="centred / non-centred / mixed / auto for every block, or per "

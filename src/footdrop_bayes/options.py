@@ -7,6 +7,8 @@ analyse` / :func:`~footdrop_bayes.report.run_analysis`; every message names both
 CLI                           Python
 ============================  ==========================================================
 ``--target-accept 0.99``      ``target_accept=0.99`` (``sampler_config["target_accept"]``)
+``--retry-target-accept off`` ``retry_target_accept=None``
+                              (``sampler_config["retry_target_accept"]``)
 ``--parameterization          ``parameterization={"clinic": "non-centred"}``
 clinic=non-centred``          (``model_config["parameterization"]``)
 ``--reference cause=trauma``  ``reference={"cause": "trauma"}``
@@ -26,6 +28,8 @@ from .cohort import Cohort
 from .errors import DataError
 
 PARAMETERIZATIONS = ("auto", "centred", "non-centred", "mixed")
+#: ``sampler_config["retry_target_accept"]``'s default, here for the CLI (no PyMC import)
+RETRY_TARGET_ACCEPT = 0.99
 _SPELLINGS = {"centered": "centred", "non-centered": "non-centred",
               "noncentred": "non-centred", "noncentered": "non-centred",
               "non_centred": "non-centred", "non_centered": "non-centred"}
@@ -95,6 +99,19 @@ def parse_interval(text: str) -> float:
 def parse_target_accept(text: str) -> float:
     """NUTS' target acceptance rate: a number strictly between 0 and 1."""
     return parse_fraction(text, "0.99")
+
+
+def parse_retry_target_accept(text: str) -> float | None:
+    """The target_accept of a retry after divergences: a number in (0, 1), or ``off``."""
+    if text.strip().lower() in ("off", "none", "no"):
+        return None
+    return parse_fraction(text, "0.99")
+
+
+def check_retry_target_accept(retry) -> None:
+    if retry is not None and not (isinstance(retry, (int, float)) and 0 < retry < 1):
+        raise DataError("--retry-target-accept / retry_target_accept must lie strictly "
+                        f"between 0 and 1 (or be off / None), got {retry!r}")
 
 
 def model_blocks(factors, group: str | None) -> list[str]:

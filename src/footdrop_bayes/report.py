@@ -29,6 +29,7 @@ from . import summaries
 from .analysis import Analysis, analyse
 from .classical.cox_output import cox_output_table
 from .cohort import Cohort
+from .model import DEFAULT_SAMPLER_CONFIG
 from .output import check_output_folder, output_folder
 from .report_figures import render_figures
 from .report_guard import Problems, attempt, problems_md
@@ -162,6 +163,8 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  seed: int = 20240601, sampler: str = "nutpie", interval: float = 0.95,
                  overwrite: bool = False, figures: bool = True, progressbar: bool = True,
                  say: Callable[[str], None] = print, target_accept: float | None = None,
+                 retry_target_accept: float | None = DEFAULT_SAMPLER_CONFIG[
+                     "retry_target_accept"],
                  parameterization=None, reference=None, per=None,
                  group_handling: str = "strata", clinic_curves: bool = False,
                  model_config: dict | None = None, withdrawal: bool = False,
@@ -169,9 +172,10 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
                  smooth_comparison: bool = True) -> Analysis:
     """Analyse ``cohort`` and write the output folder ``out`` (see module docstring).
 
-    The folder is checked before any fitting, so a clash costs no time. ``target_accept,
-    parameterization, reference, per, group_handling, clinic_curves, model_config`` are
-    passed to :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting);
+    The folder is checked before any fitting, so a clash costs no time.
+    ``target_accept, retry_target_accept, parameterization, reference, per,
+    group_handling, clinic_curves, model_config`` are passed to
+    :func:`~footdrop_bayes.analysis.analyse` (checked before any fitting);
     ``withdrawal``, ``deltas`` and ``delta_by`` add the withdrawal sensitivity analysis;
     ``smooth``, ``smooth_at`` and ``smooth_comparison`` the smooth terms.
     If the folder cannot be written at all, the fit is saved beside it as
@@ -181,6 +185,7 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
     a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
                 chains=chains, sampler=sampler, random_seed=seed, interval=interval,
                 progressbar=progressbar, say=say, target_accept=target_accept,
+                retry_target_accept=retry_target_accept,
                 parameterization=parameterization, reference=reference, per=per,
                 group_handling=group_handling, clinic_curves=clinic_curves,
                 model_config=model_config, withdrawal=withdrawal, deltas=deltas,

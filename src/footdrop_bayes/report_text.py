@@ -9,7 +9,7 @@ from . import summaries
 from .analysis import Analysis
 from .classical.cox import describe_group_handling
 from .classical.cox_output import cox_output_table, not_estimable_note
-from .model.diagnostics import advice, where
+from .model.diagnostics import advice, retry_sentence, where
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import level_rows, mix_notes, terms_phrase
@@ -65,6 +65,8 @@ def diagnostics_md(d: dict) -> str:
                + "; ".join(d.get("failed", [])) + "). Treat the Bayesian results as "
                "provisional. " + (where(d) + ". " if where(d) else "")
                + "What to try: " + advice(d) + ".")
+    if retry_sentence(d):
+        verdict += " " + retry_sentence(d) + "."
     nums = (f"Divergences: {d['divergences']}; max R-hat: {d['max_rhat']:.3f}; "
             f"min bulk ESS: {d['min_ess_bulk']:.0f}; min tail ESS: {d['min_ess_tail']:.0f}; "
             f"min E-BFMI: {d.get('min_bfmi', np.nan):.2f}.")

@@ -238,6 +238,8 @@ def recorded_settings(idata) -> dict:
     for key in DEFAULT_SETTINGS:
         if key in sampler:
             out[key] = sampler[key]
+    if "target_accept" in attrs:      # the value the kept draws were sampled at
+        out["target_accept"] = float(attrs["target_accept"])
     choices = _attr_json(attrs, "parameterization")
     if choices:
         out["parameterization"] = choices

@@ -9,6 +9,7 @@ settings in force.
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import arviz as az
@@ -26,7 +27,7 @@ from .blocks import (
 from .blocks import records as _records
 
 __all__ = ["THRESHOLDS", "advice", "block_diagnostics", "check_convergence",
-           "compute_diagnostics", "where"]
+           "compute_diagnostics", "retry_sentence", "where"]
 
 
 def _free_vars(idata) -> list[str]:
@@ -46,9 +47,11 @@ def compute_diagnostics(idata) -> dict:
         ``min_bfmi`` (floats), ``converged`` (bool), ``failed`` (list of str, what was
         missed), ``by_block`` (list of dicts, one per parameter block: the rows of
         :func:`block_diagnostics`, JSON-safe), ``culprit`` (the block the divergent draws
-        single out, or ``None``) and ``settings`` (the sampler settings and
+        single out, or ``None``), ``settings`` (the sampler settings and
         parameterisation in force, when the InferenceData records them; :func:`advice`
-        never suggests what is already in force).
+        never suggests what is already in force) and ``retry`` (``None``, or the first
+        attempt's ``target_accept``, ``divergences``, ``sampling_time`` and
+        ``retried_at`` when the draws are those of a retry at a higher target_accept).
     """
     names = _free_vars(idata)
     with warnings.catch_warnings():
@@ -92,7 +95,20 @@ def compute_diagnostics(idata) -> dict:
     out["by_block"] = _records(table)
     out["culprit"] = divergence_culprit(table)
     out["settings"] = recorded_settings(idata)
+    first = idata.posterior.attrs.get("first_attempt")
+    out["retry"] = json.loads(first) if first else None
     return out
+
+
+def retry_sentence(diag: dict) -> str:
+    """One sentence on a retry at a higher ``target_accept`` ("" without one)."""
+    r = diag.get("retry")
+    if not r:
+        return ""
+    return (f"The first sampling run at target_accept {r['target_accept']:g} had "
+            f"{r['divergences']} divergent transition(s); the model was sampled again with "
+            f"the same seed at {r['retried_at']:g} (sampler_config['retry_target_accept'];"
+            f" CLI --retry-target-accept), and the results are from that run")
 
 
 def advice(diag: dict) -> str:
@@ -114,8 +130,10 @@ def check_convergence(diag: dict, action: str = "warn") -> None:
     if diag["converged"] or action == "ignore":
         return
     located = where(diag)
+    retried = retry_sentence(diag)
     msg = ("the MCMC fit missed the convergence thresholds (" + "; ".join(diag["failed"])
-           + ")" + (f". {located}" if located else "") + ". Try: " + advice(diag)
+           + ")" + (f". {retried}" if retried else "")
+           + (f". {located}" if located else "") + ". Try: " + advice(diag)
            + ". Results may be unreliable.")
     if action == "raise":
         raise ConvergenceError(msg)

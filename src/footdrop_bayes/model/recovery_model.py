@@ -176,14 +176,39 @@ class RecoveryModel:
                  self.model, self.data, self.model_config, cfg["nutpie_backend"],
                  int(cfg["chains"]) * (int(cfg["draws"]) + int(cfg["tune"])))
         idata, seconds, _ = run_sampler(self.model, cfg, random_seed, self._compiled)
+        idata, seconds, first = self._retry_divergent(idata, seconds, random_seed)
         idata.posterior.attrs["sampling_time"] = seconds
         idata.posterior.attrs["random_seed"] = -1 if random_seed is None else int(random_seed)
+        idata.posterior.attrs["target_accept"] = float(
+            first["retried_at"] if first else cfg["target_accept"])
+        if first:
+            idata.posterior.attrs["first_attempt"] = json.dumps(first)
         self.idata = idata
         self._add_log_likelihood()
         self._add_constant_data()
         self._diagnostics = compute_diagnostics(idata)
         check_convergence(self._diagnostics, cfg["on_convergence_failure"])
         return self
+
+    def _retry_divergent(self, idata, seconds: float, random_seed):
+        """Sample once more at ``retry_target_accept`` when the draws have divergences.
+
+        Returns ``(idata, seconds, first)``: the kept draws (the retry's), its sampling
+        seconds, and ``first`` (``None`` without a retry), the first attempt's
+        ``target_accept``, divergences, sampling seconds and ``retried_at``, recorded in
+        the posterior's attributes so that the diagnostics and the report say so.
+        """
+        cfg = self.sampler_config
+        retry = cfg["retry_target_accept"]
+        n_div = int(idata.sample_stats["diverging"].sum()) \
+            if "diverging" in idata.sample_stats else 0
+        if not n_div or retry is None or float(retry) <= float(cfg["target_accept"]):
+            return idata, seconds, None
+        first = {"target_accept": float(cfg["target_accept"]), "divergences": n_div,
+                 "sampling_time": float(seconds), "retried_at": float(retry)}
+        again, seconds, _ = run_sampler(self.model, cfg | {"target_accept": float(retry)},
+                                        random_seed, self._compiled)
+        return again, seconds, first
 
     def _require_fit(self):
         if self.idata is None:
