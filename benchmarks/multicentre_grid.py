@@ -148,11 +148,11 @@ def run_cell(cell: dict, sampler: dict, outdir: Path) -> dict:
         "sample_s": float(post.attrs.get("sampling_time", np.nan)), "total_s": total,
         "commit": COMMIT,
     }
-    row["divergent_block"] = d.get("culprit") or ""
     retry = d.get("retry")      # the first run's divergences when it was sampled again
+    row["divergent_block"] = d.get("culprit") or (retry or {}).get("block") or ""
     row["first_divergences"] = retry["divergences"] if retry else d["divergences"]
     row["target_accept"] = float(post.attrs.get("target_accept", sampler_target(sampler)))
-    if d["divergences"]:
+    if d["divergences"]:        # kept draws (a retry's first run is not kept)
         name = (f"{cell['preset']}_J{cell['n_clinics']}_n{cell['n_patients']}_"
                 f"{cell['clinic_sizes']}_sd{cell['clinic_sd']}_s{cell['seed']}.nc")
         model.idata.to_netcdf(str(outdir / name))

@@ -50,8 +50,13 @@ def test_divergent_draws_are_sampled_again_with_the_same_seed(fitted_model, fake
     assert calls == [(0.95, 7), (0.99, 7)]
     d = m.diagnostics()
     assert d["divergences"] == 0
-    assert d["retry"] == {"target_accept": 0.95, "divergences": 3, "sampling_time": 1.0,
-                          "retried_at": 0.99}
+    first = dict(d["retry"])
+    block = first.pop("block")
+    assert block is None or block in {r["block"] for r in d["by_block"]}
+    assert first == {"target_accept": 0.95, "divergences": 3, "sampling_time": 1.0,
+                     "retried_at": 0.99}
+    named = d | {"retry": first | {"block": "clinic"}}
+    assert "3 divergent transition(s) (in block 'clinic')" in retry_sentence(named)
     assert m.idata.posterior.attrs["target_accept"] == 0.99
     assert m.idata.posterior.attrs["sampling_time"] == 2.0
     # the advice never repeats what is in force: 0.99 was used
@@ -62,7 +67,8 @@ def test_divergent_draws_are_sampled_again_with_the_same_seed(fitted_model, fake
     assert "--retry-target-accept" in text and text in diagnostics_md(d)
     # saved and loaded, the fit still says so
     m.save(tmp_path / "fit.nc")
-    assert fb.RecoveryModel.load(tmp_path / "fit.nc").diagnostics()["retry"] == d["retry"]
+    loaded = fb.RecoveryModel.load(tmp_path / "fit.nc").diagnostics()["retry"]
+    assert loaded == m.diagnostics()["retry"] and loaded["divergences"] == 3
 
 
 def test_no_retry_when_off_clean_or_already_higher(fitted_model, fake_sampler):

@@ -50,8 +50,9 @@ def compute_diagnostics(idata) -> dict:
         single out, or ``None``), ``settings`` (the sampler settings and
         parameterisation in force, when the InferenceData records them; :func:`advice`
         never suggests what is already in force) and ``retry`` (``None``, or the first
-        attempt's ``target_accept``, ``divergences``, ``sampling_time`` and
-        ``retried_at`` when the draws are those of a retry at a higher target_accept).
+        attempt's ``target_accept``, ``divergences``, ``block`` (where they concentrate),
+        ``sampling_time`` and ``retried_at`` when the draws are those of a retry at a
+        higher target_accept).
     """
     names = _free_vars(idata)
     with warnings.catch_warnings():
@@ -105,8 +106,10 @@ def retry_sentence(diag: dict) -> str:
     r = diag.get("retry")
     if not r:
         return ""
+    where_ = f" (in block {r['block']!r})" if r.get("block") else ""
     return (f"The first sampling run at target_accept {r['target_accept']:g} had "
-            f"{r['divergences']} divergent transition(s); the model was sampled again with "
+            f"{r['divergences']} divergent transition(s){where_}; the model was sampled "
+            "again with "
             f"the same seed at {r['retried_at']:g} (sampler_config['retry_target_accept'];"
             f" CLI --retry-target-accept), and the results are from that run")
 

@@ -195,7 +195,8 @@ class RecoveryModel:
 
         Returns ``(idata, seconds, first)``: the kept draws (the retry's), its sampling
         seconds, and ``first`` (``None`` without a retry), the first attempt's
-        ``target_accept``, divergences, sampling seconds and ``retried_at``, recorded in
+        ``target_accept``, divergences, the block they concentrate in (``None``: none),
+        sampling seconds and ``retried_at``, recorded in
         the posterior's attributes so that the diagnostics and the report say so.
         """
         cfg = self.sampler_config
@@ -204,7 +205,9 @@ class RecoveryModel:
             if "diverging" in idata.sample_stats else 0
         if not n_div or retry is None or float(retry) <= float(cfg["target_accept"]):
             return idata, seconds, None
+        idata.posterior.attrs.update(self._spec())     # blocks need the model's names
         first = {"target_accept": float(cfg["target_accept"]), "divergences": n_div,
+                 "block": compute_diagnostics(idata)["culprit"],
                  "sampling_time": float(seconds), "retried_at": float(retry)}
         again, seconds, _ = run_sampler(self.model, cfg | {"target_accept": float(retry)},
                                         random_seed, self._compiled)
