@@ -326,8 +326,9 @@ def markdown(df: pd.DataFrame, seeds) -> str:
                   f"`block_diagnostics` attributes them to: {block}"
                   + ("" if block in ("clinic", "no single block") else
                      " (not the clinic block)")
-                  + " (posterior saved as `benchmarks/*.nc` for inspection, not "
-                  "committed)."]
+                  + (" (posterior saved as `benchmarks/*.nc` for inspection, not "
+                     "committed)." if r["divergences"] else
+                     " (first run's draws not kept).")]
     parts += ["", ROUND3_NOTES, "", ROUND4_NOTES, "", ROUND5_NOTES]
     missing = not_run(df, seeds)
     n_cells = 30 * len(seeds)

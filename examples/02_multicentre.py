@@ -132,7 +132,10 @@ def main() -> None:
     d = model.diagnostics()
     print(f"  divergences {d['divergences']}, max R-hat {d['max_rhat']:.3f}, "
           f"min bulk ESS {d['min_ess_bulk']:.0f}; parameterisation of the clinic "
-          f"intercepts: {model.parameterization['clinic']}")
+          f"intercepts: {model.parameterization['clinic']} (split: "
+          f"{model.model.level_split.get('clinic', 'none')})")
+    if d["retry"]:      # a first run with divergences is sampled again at 0.99
+        print("  " + fb.model.diagnostics.retry_sentence(d))
     blocks = fb.model.block_diagnostics(model.idata)
     print("  per parameter block (divergence_shift: where divergent draws sit, in posterior "
           "SDs of the block's log scale):")
