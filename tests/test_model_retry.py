@@ -65,6 +65,10 @@ def test_divergent_draws_are_sampled_again_with_the_same_seed(fitted_model, fake
     text = retry_sentence(d)
     assert "3 divergent transition(s)" in text and "at 0.99" in text
     assert "--retry-target-accept" in text and text in diagnostics_md(d)
+    # the report also says how each block was written
+    f = m.factors[0]
+    assert f"{f} {m.parameterization[f]}" in diagnostics_md(d)
+    assert f"baseline {m.parameterization['baseline']}" in diagnostics_md(d)
     # saved and loaded, the fit still says so
     m.save(tmp_path / "fit.nc")
     loaded = fb.RecoveryModel.load(tmp_path / "fit.nc").diagnostics()["retry"]

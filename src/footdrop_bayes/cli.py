@@ -266,8 +266,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    default=opt.RETRY_TARGET_ACCEPT,
                    metavar="RATE|off",
                    help="when the draws have divergent transitions, sample once more "
-                   "(same seed) at this target acceptance rate and keep that run; off: "
-                   "never (sampler_config['retry_target_accept'])")
+                   "(same seed) at this target acceptance rate and keep that run; off "
+                   "(or a rate not above --target-accept): never "
+                   "(sampler_config['retry_target_accept'])")
     p.add_argument("--parameterization", type=_typed(opt.parse_parameterization),
                    default=None, metavar="[BLOCK=]CHOICE[,...]",
                    help="centred / non-centred / mixed / auto for every block, or per "

@@ -70,6 +70,11 @@ def diagnostics_md(d: dict) -> str:
     nums = (f"Divergences: {d['divergences']}; max R-hat: {d['max_rhat']:.3f}; "
             f"min bulk ESS: {d['min_ess_bulk']:.0f}; min tail ESS: {d['min_ess_tail']:.0f}; "
             f"min E-BFMI: {d.get('min_bfmi', np.nan):.2f}.")
+    par = (d.get("settings") or {}).get("parameterization") or {}
+    if par:
+        nums += (" Parameterisation of each block (chosen from the recoveries per level "
+                 "unless set; mixed: well-pinned levels centred, weak ones non-centred): "
+                 + "; ".join(f"{k} {v}" for k, v in par.items()) + ".")
     return verdict + "\n\n" + nums
 
 

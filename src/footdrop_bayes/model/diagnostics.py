@@ -82,7 +82,7 @@ def compute_diagnostics(idata) -> dict:
     }
     failed = []
     if div > 0:
-        failed.append(f"{div} divergent transitions")
+        failed.append(f"{div} divergent transition{'s' if div != 1 else ''}")
     if not out["max_rhat"] < THRESHOLDS["max_rhat"]:
         failed.append(f"max R-hat {out['max_rhat']:.3f} >= {THRESHOLDS['max_rhat']}")
     for key, label in (("min_ess_bulk", "bulk"), ("min_ess_tail", "tail")):

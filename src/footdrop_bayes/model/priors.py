@@ -189,7 +189,8 @@ DEFAULT_SAMPLER_CONFIG: dict = {
     # a fit with divergent transitions is sampled once more, same seed, at this
     # target_accept (None: never): measured, the sporadic 1-2 divergences of small
     # multi-centre cohorts at 0.95 (5 of 32 fits) were gone at 0.99 (0 of 32), for
-    # 1.5-2.5x the sampling time of those fits only (docs/validation_model.md)
+    # 1.5-2.5x the sampling time of those fits only (docs/validation_model.md); a
+    # value not above target_accept never retries
     "retry_target_accept": 0.99,
     # "auto": JAX (compiles in seconds) for short runs of small models (at most
     # compile_cache.JAX_MAX_ITERATIONS iterations and JAX_MAX_TERMS terms) when jax is
