@@ -65,8 +65,9 @@ def diagnostics_md(d: dict) -> str:
                + "; ".join(d.get("failed", [])) + "). Treat the Bayesian results as "
                "provisional. " + (where(d) + ". " if where(d) else "")
                + "What to try: " + advice(d) + ".")
-    if retry_sentence(d):
-        verdict += " " + retry_sentence(d) + "."
+    retried = retry_sentence(d)
+    if retried:
+        verdict += " " + retried + "."
     nums = (f"Divergences: {d['divergences']}; max R-hat: {d['max_rhat']:.3f}; "
             f"min bulk ESS: {d['min_ess_bulk']:.0f}; min tail ESS: {d['min_ess_tail']:.0f}; "
             f"min E-BFMI: {d.get('min_bfmi', np.nan):.2f}.")

@@ -200,22 +200,35 @@ def choose_parameterization(data: ModelData, config: dict) -> dict:
     ``"auto"``. ``"centred"`` / ``"non-centred"`` force a whole-block form (for a split
     block, ``"non-centred"`` is what ``"auto"`` chose before the split).
     """
+    out = {}
+    for name, (choice, split) in _level_blocks(data, config).items():
+        out[name] = choice if split is None else split if isinstance(split, str) \
+            else "mixed"
+    choice = _asked(config, "baseline")
+    if choice in ("auto", "mixed"):      # "mixed" is for level effects only
+        choice = "centred" if _baseline_centred(data, config) else "non-centred"
+    out["baseline"] = choice
+    return out
+
+
+def _asked(config: dict, name: str) -> str:
+    """The parameterisation asked for block ``name`` (``"auto"`` unless set)."""
     p = config["parameterization"]
+    return p.get(name, "auto") if isinstance(p, dict) else p
+
+
+def _level_blocks(data: ModelData, config: dict) -> dict:
+    """``{name: (asked, split)}`` for each factor and the group: the choice asked for,
+    and under ``"auto"`` / ``"mixed"`` its :func:`_block_split` (else ``None``)."""
     rules = {f: (centred_min_events(config), 1) for f in data.factors}
     if data.group:
         rules[data.group] = (group_min_events(config), group_min_groups(config))
     out = {}
-    for name in [*rules, "baseline"]:
-        choice = p.get(name, "auto") if isinstance(p, dict) else p
-        if choice == "mixed" and name == "baseline":
-            choice = "auto"              # "mixed" is for level effects only
-        if name == "baseline":
-            if choice == "auto":
-                choice = "centred" if _baseline_centred(data, config) else "non-centred"
-        elif choice in ("auto", "mixed"):
-            split = _block_split(data, name, choice, *rules[name])
-            choice = split if isinstance(split, str) else "mixed"
-        out[name] = choice
+    for name, rule in rules.items():
+        asked = _asked(config, name)
+        split = _block_split(data, name, asked, *rule) if asked in ("auto", "mixed") \
+            else None
+        out[name] = (asked, split)
     return out
 
 
@@ -322,18 +335,8 @@ def level_splits(data: ModelData, config: dict) -> dict:
     asked to be ``"mixed"`` always appear, with the fallback (``"non-centred"`` /
     ``"centred"``) that :func:`choose_parameterization` then records as their choice.
     """
-    p = config["parameterization"]
-    rules = {f: (centred_min_events(config), 1) for f in data.factors}
-    if data.group:
-        rules[data.group] = (group_min_events(config), group_min_groups(config))
-    out = {}
-    for name, rule in rules.items():
-        choice = p.get(name, "auto") if isinstance(p, dict) else p
-        if choice in ("auto", "mixed"):
-            split = _block_split(data, name, choice, *rule)
-            if choice == "mixed" or isinstance(split, dict):
-                out[name] = split
-    return out
+    return {name: split for name, (asked, split) in _level_blocks(data, config).items()
+            if asked == "mixed" or isinstance(split, dict)}
 
 
 def mixed_chols(c: int, m: int) -> tuple[np.ndarray, np.ndarray]:
