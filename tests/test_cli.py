@@ -146,3 +146,30 @@ def test_quiet_and_debug_work_after_the_subcommand(simulated, capsys):
     from footdrop_bayes import DataError
     with pytest.raises(DataError):
         main(["describe", "--visits", "missing.csv", "--patients", "p.csv", "--debug"])
+
+
+def _console(*argv):
+    """The installed command's entry point, ``cli.console``, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = f"import sys\nsys.argv = ['footdrop-bayes', *{list(argv)!r}]\n" \
+           "from footdrop_bayes.cli import console\nconsole()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_console_keeps_main_status_and_flushes_output(simulated, capsys):
+    argv = ("describe", "--visits", str(simulated / "visits.csv"),
+            "--patients", str(simulated / "patients.csv"))
+    ok = _console(*argv)
+    assert ok.returncode == 0
+    assert ok.stdout == run(capsys, *argv)[1].out          # every line, flushed
+    bad = _console("describe", "--visits", str(simulated / "nope.csv"),
+                   "--patients", str(simulated / "patients.csv"))
+    assert bad.returncode == 2 and "nope.csv: no such file" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    usage = _console("fit", "--chains", "zero")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    helped = _console("--help")
+    assert helped.returncode == 0 and "usage:" in helped.stdout

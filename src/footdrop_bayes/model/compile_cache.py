@@ -131,6 +131,12 @@ def _compile(model, backend: str):
         # at 5,000 patients), so JAX models are compiled per fit (seconds), not reused.
         return nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
                                          var_names=SAMPLER_VAR_NAMES)
+    if backend == "numba":
+        from .cached_wrapper import compile_numba
+
+        compiled = compile_numba(model, var_names=SAMPLER_VAR_NAMES)
+        if compiled is not None:
+            return compiled
     return nutpie.compile_pymc_model(model, backend=backend, var_names=SAMPLER_VAR_NAMES)
 
 

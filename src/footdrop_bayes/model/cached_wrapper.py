@@ -1,0 +1,245 @@
+"""nutpie's numba compilation with a log-density wrapper numba can cache on disk.
+
+``nutpie.compile_pymc_model(backend="numba")`` spends most of its time (23-28 s of CPU on
+the bundled cohort, in every new process) compiling one ``numba.cfunc``: the C wrapper
+through which nutpie's Rust sampler calls pytensor's log density and gradient. Pytensor's
+own numba function is already cached on disk (``~/.pytensor``, 0.1-0.2 s to load); the
+wrapper is not, because nutpie builds it from closures numba calls "dynamic globals", and
+its ``literal_unroll`` over the data arrays makes it slow to compile.
+
+:func:`compile_numba` builds the same :class:`nutpie.compile_pymc.CompiledPyMCModel`
+(same data record, so ``with_data`` works unchanged; same initial points, expand function
+and return codes) with a wrapper generated as plain source: one ``numba.carray`` per data
+array, then pytensor's function. Registered with pytensor's numba cache locator under a
+key made of pytensor's own key for the log-density graph, the wrapper's source and the
+library versions, it is compiled once per model structure and machine (about 8 s) and
+loaded in a fraction of a second afterwards. Evaluations are identical to nutpie's wrapper
+(``tests/test_cached_wrapper.py``).
+
+It relies on nutpie internals (``_make_functions``, ``make_user_data``, ...): when they are
+missing, or pytensor gives the graph no cache key, :func:`compile_numba` returns ``None`` and
+the caller uses ``nutpie.compile_pymc_model``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+#: bump when the generated source's meaning changes (a new key, a new cache entry)
+WRAPPER_VERSION = "1"
+
+#: how the last :func:`compile_numba` call went: ``"cached"`` (loaded from disk),
+#: ``"compiled"`` (compiled and stored) or ``"nutpie"`` (fell back)
+LAST = {"logp": None, "expand": None}
+
+
+def _versions() -> str:
+    import numba
+    import nutpie
+    import pytensor
+
+    return f"{WRAPPER_VERSION}|{numba.__version__}|{pytensor.__version__}|{nutpie.__version__}"
+
+
+def _word_offsets(user_data, names: list[str]) -> dict[str, tuple[int, int, list[int]]]:
+    """Offsets, in 8-byte words, of each array's pointer, size and shape in nutpie's record."""
+    dtype = user_data.dtype
+    rec = dtype["shared"]
+    base = dtype.fields["shared"][1]
+    out = {}
+    for name in names:
+        ptr = base + rec.fields["data"][1] + rec["data"].fields[name][1]
+        size = base + rec.fields["size"][1] + rec["size"].fields[name][1]
+        shape_dtype, shape_off = rec["shape"].fields[name][:2]
+        shape = base + rec.fields["shape"][1] + shape_off
+        ndim = shape_dtype.shape[0] if shape_dtype.shape else 0
+        if any(o % 8 for o in (ptr, size, shape)) or dtype.itemsize % 8:
+            raise ValueError("nutpie's data record is not made of 8-byte words")
+        out[name] = (ptr // 8, size // 8, [shape // 8 + k for k in range(ndim)])
+    return out
+
+
+def _array_lines(names: list[str], offsets: dict) -> tuple[list[str], list[str]]:
+    """Lines making one ``numba.carray`` per data array from nutpie's record ``w``."""
+    lines, args = [], []
+    for i, name in enumerate(names):
+        ptr, _size, shape = offsets[name]
+        dims = "".join(f"np.intp(w[{k}]), " for k in shape)
+        lines.append(f"    a{i} = numba.carray(address(w[{ptr}]), ({dims}), dtype{i})")
+        args.append(f"a{i}")
+    return lines, args
+
+
+def wrapper_source(kind: str, n_dim: int, names: list[str], offsets: dict, n_words: int,
+                   n_expanded: int = 0) -> str:
+    """Source of a C wrapper with nutpie's signature and return codes.
+
+    ``kind="logp"``: ``0`` success, ``-1`` wrong dimension, ``1`` an exception in the log
+    density, ``3`` a non-finite gradient, ``4`` a non-finite log density.
+    ``kind="expand"``: ``0`` success, ``-1`` wrong dimensions, ``-2`` an exception.
+    As nutpie's own wrappers. The ``try`` covers pytensor's function only (around the
+    ``carray`` lines too, numba took minutes to compile the logp wrapper, measured), and
+    results are copied element by element (numba's slice assignment compiles its
+    shape-mismatch error path, about 6 s).
+    """
+    arrays, args = _array_lines(names, offsets)
+    call = ", ".join(["x", *args])
+    if kind == "logp":
+        head = ["def logp_numba(dim, x_, out_, logp_, user_data_):",
+                f"    if dim != {n_dim}:",
+                "        return -1",
+                f"    out = numba.carray(out_, ({n_dim},))",
+                "    logp = numba.carray(logp_, ())"]
+        body = ["    try:",
+                f"        logp_val, grad = fn({call})",
+                "    except Exception:  # noqa: BLE001",
+                "        return 1",
+                f"    if grad.shape[0] != {n_dim}:",
+                "        return 1",
+                "    finite = True",
+                f"    for i in range({n_dim}):",
+                "        out[i] = grad[i]",
+                "        finite = finite and np.isfinite(grad[i])",
+                "    logp[()] = logp_val",
+                "    if not finite:",
+                "        return 3",
+                "    if not np.isfinite(logp_val):",
+                "        return 4",
+                "    return 0"]
+    else:
+        head = ["def expand_numba(dim, expanded, x_, out_, user_data_):",
+                f"    if dim != {n_dim} or expanded != {n_expanded}:",
+                "        return -1",
+                f"    out = numba.carray(out_, ({n_expanded},))"]
+        body = ["    try:",
+                f"        (values,) = fn({call})",
+                "    except Exception:  # noqa: BLE001",
+                "        return -2",
+                f"    if values.shape[0] != {n_expanded}:",
+                "        return -2",
+                f"    for i in range({n_expanded}):",
+                "        out[i] = values[i]",
+                "    return 0"]
+    common = [f"    w = numba.carray(user_data_, ({n_words},), np.uint64)",
+              f"    x = numba.carray(x_, ({n_dim},))"]
+    return "\n".join(head + common + arrays + body) + "\n"
+
+
+def _signature(kind: str):
+    import numba
+
+    double_p = numba.types.CPointer(numba.types.double)
+    if kind == "logp":
+        return numba.types.int64(numba.types.uint64, double_p, double_p, double_p,
+                                 numba.types.voidptr)
+    return numba.types.int64(numba.types.uint64, numba.types.uint64, double_p, double_p,
+                             numba.types.voidptr)
+
+
+def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
+                 n_expanded: int = 0):
+    """A disk-cached ``numba.cfunc`` around pytensor's compiled ``fn_pt``.
+
+    Parameters
+    ----------
+    kind : {"logp", "expand"}
+    fn_pt : pytensor.compile.function.types.Function
+        nutpie's log density (and gradient) or expand function, numba mode.
+    n_dim, n_expanded : int
+        Unconstrained and stored dimensions.
+    user_data : numpy.ndarray
+        nutpie's data record (``make_user_data``).
+    shared_data : dict
+        The data arrays by name.
+
+    Returns
+    -------
+    numba.core.ccallback.CFunc or None
+        ``None`` when pytensor gives the graph no cache key.
+    """
+    import numba
+    import numpy as np
+    import nutpie.compile_pymc as ncp
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    jit_fn = fn_pt.vm.jit_fn
+    graph_key = CACHED_SRC_FUNCTIONS.get(getattr(jit_fn, "py_func", None))
+    if graph_key is None:
+        return None
+    names = [var.name for var in fn_pt.get_shared()]
+    offsets = _word_offsets(user_data, names)
+    src = wrapper_source(kind, n_dim, names, offsets, user_data.dtype.itemsize // 8,
+                         n_expanded)
+    env = {"__name__": __name__, "numba": numba, "np": np, "fn": jit_fn,
+           "address": ncp.address_as_void_pointer}
+    for i, name in enumerate(names):
+        env[f"dtype{i}"] = shared_data[name].dtype
+    layout = "|".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
+    key = hashlib.sha256(f"{graph_key}|{layout}|{_versions()}|{src}".encode()).hexdigest()
+    name = f"{kind}_numba"
+    py_fn = compile_numba_function_src(src, name, global_env=env,
+                                       cache_key=f"footdrop_{kind}_{key}")
+    cfunc = numba.cfunc(_signature(kind), cache=True)(py_fn)
+    LAST[kind] = "cached" if cfunc.cache_hits else "compiled"
+    return cfunc
+
+
+def compile_numba(model, var_names=None):
+    """``nutpie.compile_pymc_model(model, backend="numba", var_names=var_names)``, cached.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    var_names : list of str, optional
+        Variables nutpie stores (as in nutpie).
+
+    Returns
+    -------
+    nutpie.compile_pymc.CompiledPyMCModel or None
+        The compiled model, or ``None`` when this nutpie or pytensor does not allow the
+        cached wrapper (use ``nutpie.compile_pymc_model`` then).
+    """
+    import numpy as np
+
+    try:
+        import nutpie.compile_pymc as ncp
+        from pymc.initial_point import make_initial_point_fn
+        needed = (ncp._make_functions, ncp.make_user_data, ncp._prepare_dims_and_coords,
+                  ncp._wrap_with_lock, ncp.CompiledPyMCModel, ncp.address_as_void_pointer)
+    except (ImportError, AttributeError):
+        LAST["logp"] = LAST["expand"] = "nutpie"
+        return None
+    del needed
+    # as nutpie.compile_pymc_model with its defaults (support points, jittered)
+    initial_point_fn = ncp._wrap_with_lock(make_initial_point_fn(
+        model=model, overrides=None, default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs), return_transformed=True))
+    n_dim, n_expanded, logp_fn_pt, expand_fn_pt, point_fn, shape_info = ncp._make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True,
+        pymc_initial_point_fn=initial_point_fn, var_names=var_names)
+    shared_data, shared_vars = {}, {}
+    for var in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
+        if var.name in shared_vars and shared_vars[var.name] is not var:
+            raise ValueError(f"Shared variables must have unique names: {var.name}")
+        shared_data[var.name] = np.array(var.get_value(), order="C", copy=True)
+        shared_vars[var.name] = var
+    for value in shared_data.values():
+        value.flags.writeable = False
+    user_data = ncp.make_user_data(shared_vars, shared_data)
+    try:
+        logp_cfunc = cached_cfunc("logp", logp_fn_pt, n_dim, user_data, shared_data)
+        expand_cfunc = cached_cfunc("expand", expand_fn_pt, n_dim, user_data, shared_data,
+                                    n_expanded)
+    except (ImportError, AttributeError, KeyError, ValueError):
+        logp_cfunc = expand_cfunc = None
+    if logp_cfunc is None or expand_cfunc is None:
+        LAST["logp"] = LAST["expand"] = "nutpie"
+        return None
+    dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
+    return ncp.CompiledPyMCModel(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        compiled_logp_func=logp_cfunc, compiled_expand_func=expand_cfunc,
+        initial_point_func=point_fn, shared_data=shared_data, user_data=user_data,
+        n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_fn_pt,
+        expand_func=expand_fn_pt)
