@@ -91,7 +91,8 @@ def test_same_seed_same_draws_as_nutpies_wrapper(pair):
 def test_second_compilation_loads_the_wrapper_from_disk(pair):
     model, ours, _ = pair
     again = cached_wrapper.compile_numba(model, var_names=[])
-    assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached"}
+    assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
+                                   "functions": "rewritten"}
     x = np.random.default_rng(2).normal(size=ours.n_dim)
     assert _evaluate(again, x)[1] == _evaluate(ours, x)[1]
 
@@ -116,3 +117,37 @@ def test_wrapper_source_reads_each_array_from_nutpies_record():
     assert "a1 = numba.carray(address(w[1]), (np.intp(w[5]), np.intp(w[6]), ), dtype1)" in src
     assert "logp_val, grad = fn(x, a0, a1)" in src
     compile(src, "<wrapper>", "exec")
+
+
+def test_manifest_skips_rewriting_and_gives_the_same_model(pair, tmp_path):
+    import json
+    import uuid
+
+    model, ours, _ = pair
+    key = f"test-{uuid.uuid4()}"                      # a structure no process has seen
+    first = cached_wrapper.compile_numba(model, var_names=[], disk_key=key)
+    assert cached_wrapper.LAST["functions"] == "rewritten"
+    again = cached_wrapper.compile_numba(model, var_names=[], disk_key=key)
+    assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
+                                   "functions": "manifest"}
+    assert again.logp_func is None and again.n_dim == first.n_dim == ours.n_dim
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        x = rng.normal(size=ours.n_dim)
+        assert _evaluate(again, x)[1:2] == _evaluate(ours, x)[1:2]
+        np.testing.assert_array_equal(_evaluate(again, x)[2], _evaluate(ours, x)[2])
+    kw = dict(draws=50, tune=50, chains=1, seed=11, progress_bar=False)
+    np.testing.assert_array_equal(nutpie.sample(again, **kw).posterior["beta"].values,
+                                  nutpie.sample(ours, **kw).posterior["beta"].values)
+    # a wrapper numba no longer has, or other var_names: rewritten, never a wrong model
+    path = cached_wrapper.manifest_path(key)
+    manifest = json.loads(path.read_text())
+    manifest["logp"]["key"] = "0" * 64
+    path.write_text(json.dumps(manifest))
+    rebuilt = cached_wrapper.compile_numba(model, var_names=[], disk_key=key)
+    assert cached_wrapper.LAST["functions"] == "rewritten"
+    x = rng.normal(size=ours.n_dim)
+    assert _evaluate(rebuilt, x)[1] == _evaluate(ours, x)[1]
+    cached_wrapper.compile_numba(model, var_names=["sigma"], disk_key=key)
+    assert cached_wrapper.LAST["functions"] == "rewritten"
+    path.unlink()

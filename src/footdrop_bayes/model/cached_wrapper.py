@@ -28,9 +28,10 @@ import hashlib
 #: bump when the generated source's meaning changes (a new key, a new cache entry)
 WRAPPER_VERSION = "1"
 
-#: how the last :func:`compile_numba` call went: ``"cached"`` (loaded from disk),
-#: ``"compiled"`` (compiled and stored) or ``"nutpie"`` (fell back)
-LAST = {"logp": None, "expand": None}
+#: how the last :func:`compile_numba` call went: each wrapper ``"cached"`` (loaded from
+#: disk), ``"compiled"`` (compiled and stored) or ``"nutpie"`` (fell back); the functions
+#: ``"manifest"`` (read from disk) or ``"rewritten"`` (pytensor's rewriting ran)
+LAST = {"logp": None, "expand": None, "functions": None}
 
 
 def _versions() -> str:
@@ -136,6 +137,20 @@ def _signature(kind: str):
                              numba.types.voidptr)
 
 
+def _python_function(kind: str, src: str, key: str, dtypes: list, fn):
+    """The wrapper's Python function, registered with pytensor's numba cache locator."""
+    import numba
+    import numpy as np
+    import nutpie.compile_pymc as ncp
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    env = {"__name__": __name__, "numba": numba, "np": np, "fn": fn,
+           "address": ncp.address_as_void_pointer}
+    env.update({f"dtype{i}": np.dtype(d) for i, d in enumerate(dtypes)})
+    return compile_numba_function_src(src, f"{kind}_numba", global_env=env,
+                                      cache_key=f"footdrop_{kind}_{key}")
+
+
 def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
                  n_expanded: int = 0):
     """A disk-cached ``numba.cfunc`` around pytensor's compiled ``fn_pt``.
@@ -154,13 +169,12 @@ def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
 
     Returns
     -------
-    numba.core.ccallback.CFunc or None
-        ``None`` when pytensor gives the graph no cache key.
+    (numba.core.ccallback.CFunc, dict) or None
+        The wrapper and what reloads it (source, key, data names and dtypes); ``None``
+        when pytensor gives the graph no cache key.
     """
     import numba
-    import numpy as np
-    import nutpie.compile_pymc as ncp
-    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
     jit_fn = fn_pt.vm.jit_fn
     graph_key = CACHED_SRC_FUNCTIONS.get(getattr(jit_fn, "py_func", None))
@@ -170,21 +184,131 @@ def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
     offsets = _word_offsets(user_data, names)
     src = wrapper_source(kind, n_dim, names, offsets, user_data.dtype.itemsize // 8,
                          n_expanded)
-    env = {"__name__": __name__, "numba": numba, "np": np, "fn": jit_fn,
-           "address": ncp.address_as_void_pointer}
-    for i, name in enumerate(names):
-        env[f"dtype{i}"] = shared_data[name].dtype
+    dtypes = [shared_data[n].dtype.str for n in names]
     layout = "|".join(f"{n}:{shared_data[n].dtype.str}:{shared_data[n].ndim}" for n in names)
     key = hashlib.sha256(f"{graph_key}|{layout}|{_versions()}|{src}".encode()).hexdigest()
-    name = f"{kind}_numba"
-    py_fn = compile_numba_function_src(src, name, global_env=env,
-                                       cache_key=f"footdrop_{kind}_{key}")
+    py_fn = _python_function(kind, src, key, dtypes, jit_fn)
     cfunc = numba.cfunc(_signature(kind), cache=True)(py_fn)
     LAST[kind] = "cached" if cfunc.cache_hits else "compiled"
-    return cfunc
+    return cfunc, {"source": src, "key": key, "names": names, "dtypes": dtypes}
 
 
-def compile_numba(model, var_names=None):
+def _load_cfunc(kind: str, record: dict):
+    """The wrapper of ``record`` from numba's disk cache, or ``None`` if it is not there.
+
+    Nothing is compiled: the Python function's ``fn`` (pytensor's function) is absent.
+    """
+    from numba.core import sigutils
+    from numba.core.ccallback import CFunc
+
+    py_fn = _python_function(kind, record["source"], record["key"], record["dtypes"], None)
+    cfunc = CFunc(py_fn, sigutils.normalize_signature(_signature(kind)), locals={},
+                  options={})
+    cfunc.enable_caching()
+    target = cfunc._targetdescr.target_context
+    if cfunc._cache.load_overload(cfunc._sig, target) is None:
+        return None
+    cfunc.compile()                                   # a cache hit: loads, as checked
+    return cfunc if cfunc.cache_hits else None
+
+
+# --- the model's manifest: what _make_functions would give, for a known structure ------
+
+def _source_stamp() -> str:
+    """Hash of the package's model-building source (a changed model, a new manifest)."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def manifest_path(disk_key: str):
+    """Where the manifest of a model structure is kept (beside pytensor's numba cache)."""
+    from pathlib import Path
+
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    name = hashlib.sha256(f"{disk_key}|{_versions()}|{_source_stamp()}".encode()).hexdigest()
+    return Path(NUMBA_CACHE_PATH) / "footdrop_bayes" / f"{name}.json"
+
+
+def _write_manifest(path, manifest: dict) -> None:
+    import json
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(manifest))
+        os.replace(tmp, path)                         # atomic: readers see all or nothing
+    except OSError:                                   # read-only cache: compile next time
+        pass
+
+
+def _from_manifest(model, var_names, disk_key: str):
+    """The compiled model from a manifest and numba's cache, or ``None`` (compile)."""
+    import json
+
+    import numpy as np
+    import nutpie.compile_pymc as ncp
+    from pymc.initial_point import make_initial_point_fn
+
+    path = manifest_path(disk_key)
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("var_names") != (None if var_names is None else list(var_names)):
+        return None
+    data_vars = {var.name: var for var in model.data_vars}
+    order = manifest["record"]
+    if any(name not in data_vars for name in order):
+        return None
+    shared_data = {name: np.array(data_vars[name].get_value(), order="C", copy=True)
+                   for name in order}
+    for kind in ("logp", "expand"):
+        rec = manifest[kind]
+        for name, dtype in zip(rec["names"], rec["dtypes"], strict=True):
+            if shared_data[name].dtype.str != dtype:
+                return None
+    if any(shared_data[n].ndim != nd for n, nd in manifest["ndims"].items()):
+        return None
+    cfuncs = {kind: _load_cfunc(kind, manifest[kind]) for kind in ("logp", "expand")}
+    if None in cfuncs.values():
+        return None
+    for value in shared_data.values():
+        value.flags.writeable = False
+    user_data = ncp.make_user_data({n: data_vars[n] for n in order}, shared_data)
+    names = manifest["names"]
+    shapes = [tuple(shape) for shape in manifest["shapes"]]
+    slices = [slice(a, b) for a, b in manifest["slices"]]
+    joined = manifest["joined"]
+    point_fn = ncp._rv_dict_to_flat_array_wrapper(
+        _initial_point_fn(model, make_initial_point_fn, ncp),
+        names=names[:joined], shapes=shapes[:joined])
+    shape_info = (names, slices, shapes)
+    dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
+    LAST.update(logp="cached", expand="cached", functions="manifest")
+    return ncp.CompiledPyMCModel(
+        _n_dim=manifest["n_dim"], dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
+        compiled_logp_func=cfuncs["logp"], compiled_expand_func=cfuncs["expand"],
+        initial_point_func=point_fn, shared_data=shared_data, user_data=user_data,
+        n_expanded=manifest["n_expanded"], shape_info=shape_info, logp_func=None,
+        expand_func=None)
+
+
+def _initial_point_fn(model, make_initial_point_fn, ncp):
+    """As ``nutpie.compile_pymc_model``'s defaults: support points, jittered."""
+    return ncp._wrap_with_lock(make_initial_point_fn(
+        model=model, overrides=None, default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs), return_transformed=True))
+
+
+def compile_numba(model, var_names=None, disk_key: str | None = None):
     """``nutpie.compile_pymc_model(model, backend="numba", var_names=var_names)``, cached.
 
     Parameters
@@ -192,6 +316,14 @@ def compile_numba(model, var_names=None):
     model : pymc.Model
     var_names : list of str, optional
         Variables nutpie stores (as in nutpie).
+    disk_key : str, optional
+        A key that determines the model's graph given its ``pm.Data`` (the package's
+        :func:`~.compile_cache.structure_key`). With it, a manifest of the compiled
+        functions (dimensions, variable names and shapes, data layout, wrapper sources)
+        is kept on disk, and a later process with the same key skips pytensor's graph
+        rewriting (``_make_functions``, 4-5 s) and loads both wrappers from numba's
+        cache. The manifest's name also hashes the library versions and this package's
+        model source, so a changed model never reads an old manifest.
 
     Returns
     -------
@@ -210,10 +342,12 @@ def compile_numba(model, var_names=None):
         LAST["logp"] = LAST["expand"] = "nutpie"
         return None
     del needed
-    # as nutpie.compile_pymc_model with its defaults (support points, jittered)
-    initial_point_fn = ncp._wrap_with_lock(make_initial_point_fn(
-        model=model, overrides=None, default_strategy="support_point",
-        jitter_rvs=set(model.free_RVs), return_transformed=True))
+    if disk_key is not None:
+        compiled = _from_manifest(model, var_names, disk_key)
+        if compiled is not None:
+            return compiled
+    LAST["functions"] = "rewritten"
+    initial_point_fn = _initial_point_fn(model, make_initial_point_fn, ncp)
     n_dim, n_expanded, logp_fn_pt, expand_fn_pt, point_fn, shape_info = ncp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
         pymc_initial_point_fn=initial_point_fn, var_names=var_names)
@@ -227,14 +361,26 @@ def compile_numba(model, var_names=None):
         value.flags.writeable = False
     user_data = ncp.make_user_data(shared_vars, shared_data)
     try:
-        logp_cfunc = cached_cfunc("logp", logp_fn_pt, n_dim, user_data, shared_data)
-        expand_cfunc = cached_cfunc("expand", expand_fn_pt, n_dim, user_data, shared_data,
-                                    n_expanded)
+        logp = cached_cfunc("logp", logp_fn_pt, n_dim, user_data, shared_data)
+        expand = cached_cfunc("expand", expand_fn_pt, n_dim, user_data, shared_data,
+                              n_expanded)
     except (ImportError, AttributeError, KeyError, ValueError):
-        logp_cfunc = expand_cfunc = None
-    if logp_cfunc is None or expand_cfunc is None:
+        logp = expand = None
+    if logp is None or expand is None:
         LAST["logp"] = LAST["expand"] = "nutpie"
         return None
+    (logp_cfunc, logp_record), (expand_cfunc, expand_record) = logp, expand
+    if disk_key is not None:
+        names, slices, shapes = shape_info
+        joined = next(i for i, sl in enumerate([*slices, slice(n_dim, None)])
+                      if sl.start >= n_dim)
+        _write_manifest(manifest_path(disk_key), {
+            "var_names": None if var_names is None else list(var_names),
+            "n_dim": int(n_dim), "n_expanded": int(n_expanded), "joined": int(joined),
+            "names": list(names), "slices": [[int(sl.start), int(sl.stop)] for sl in slices],
+            "shapes": [[int(d) for d in shape] for shape in shapes],
+            "record": list(shared_vars), "logp": logp_record, "expand": expand_record,
+            "ndims": {name: int(value.ndim) for name, value in shared_data.items()}})
     dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
     return ncp.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords,

@@ -117,7 +117,7 @@ def _tv_key(data) -> tuple:
     return tv_structure(data)
 
 
-def _compile(model, backend: str):
+def _compile(model, backend: str, disk_key: str | None = None):
     import nutpie
 
     from .expand import SAMPLER_VAR_NAMES
@@ -134,7 +134,7 @@ def _compile(model, backend: str):
     if backend == "numba":
         from .cached_wrapper import compile_numba
 
-        compiled = compile_numba(model, var_names=SAMPLER_VAR_NAMES)
+        compiled = compile_numba(model, var_names=SAMPLER_VAR_NAMES, disk_key=disk_key)
         if compiled is not None:
             return compiled
     return nutpie.compile_pymc_model(model, backend=backend, var_names=SAMPLER_VAR_NAMES)
@@ -193,7 +193,7 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
         with _LOCK:
             _STATS["reused"] += 1
         return Compiled(compiled, time.perf_counter() - t0, True, backend)
-    compiled = _compile(model, backend)
+    compiled = _compile(model, backend, disk_key=repr(key))
     with _LOCK:
         _CACHE[key] = compiled
         _STATS["compiled"] += 1
