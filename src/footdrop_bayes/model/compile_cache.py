@@ -1,8 +1,10 @@
 """Compile once per model structure: a process-level cache of nutpie-compiled models.
 
-nutpie's numba compilation of a model costs 20-45 s, its sampling of a small cohort a few
-seconds. (The JAX backend compiles in seconds with the data frozen in, so it compiles per
-fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
+Compiling a model with numba costs about 1 s in a process that finds the structure's
+manifest and wrappers on disk (:mod:`.cached_wrapper`), 5-15 s for a structure new to the
+machine and 30-100 s with pytensor's numba cache empty; sampling a small cohort takes a
+few seconds. (The JAX backend compiles in seconds with the data frozen in, so it compiles
+per fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
 (:func:`~.build.data_arrays`), so a compiled model serves every cohort with the same
 *structure*: the same factors with the same numbers of levels, covariates, group and
 number of groups, grid length, follow-up, time unit, centred / non-centred choices, model
@@ -41,12 +43,13 @@ MAX_ENTRIES = 8
 JAX_MAX_TERMS = 2000
 
 #: ... and up to this many NUTS iterations in all (chains x (draws + tune)). JAX compiles
-#: in seconds but each gradient is called through Python; numba compiles in 20-25 s and
-#: then evaluates gradients about 20 times faster. Measured on the idle 2-core machine,
-#: bundled cohort, 4 x (1000 + 1000) = 8,000 iterations: JAX 6.0 s compile + 54.6 s
-#: sampling, numba 24.6 s + 2.4 s; break-even near 2,400 iterations
-#: (docs/performance.md). Default-size fits therefore use numba, short runs (tests,
-#: quick looks) JAX.
+#: in about 6 s but each gradient is called through Python, about 20 times slower than
+#: numba's (bundled cohort, 8,000 iterations: JAX 6.0 s compile + 54.6 s sampling,
+#: numba 2.4 s sampling). numba's compilation is about 1 s for a structure the machine
+#: has compiled before (:mod:`.cached_wrapper`), 5-15 s for a new one and 30-100 s with
+#: pytensor's cache empty, as on a fresh CI machine: JAX's 6 s bounds short runs (tests,
+#: quick looks) wherever they run, and the choice never depends on the machine's cache
+#: (same seed, same draws). Default-size fits use numba (docs/performance.md).
 JAX_MAX_ITERATIONS = 2000
 
 _CACHE: OrderedDict = OrderedDict()
