@@ -73,7 +73,32 @@ def test_idle_jobs_follow_the_free_cores(monkeypatch):
     monkeypatch.setattr(report_workers, "default_jobs", lambda n: min(2, n))
     monkeypatch.setattr(report_workers.os, "sched_getaffinity", lambda pid: {0, 1},
                         raising=False)
-    for load, steps, expected in [(1.0, 9, 2), (0.2, 9, 2), (1.6, 9, 1), (6.0, 9, 1),
-                                  (1.0, 1, 1)]:
+    for busy, steps, expected in [(0.0, 9, 2), (0.4, 9, 2), (0.6, 9, 1), (2.0, 9, 1),
+                                  (0.0, 1, 1)]:
+        monkeypatch.setattr(report_workers, "busy_elsewhere", lambda busy=busy: busy)
+        assert report_workers.idle_jobs(steps) == expected, (busy, steps)
+    monkeypatch.setattr(report_workers, "busy_elsewhere", lambda: None)   # not Linux
+    for load, expected in [(1.0, 2), (1.6, 1), (6.0, 1)]:
         monkeypatch.setattr(report_workers.os, "getloadavg", lambda load=load: (load, 0, 0))
-        assert report_workers.idle_jobs(steps) == expected, (load, steps)
+        assert report_workers.idle_jobs(9) == expected, load
+
+
+def test_busy_elsewhere_counts_other_processes_not_this_one():
+    import subprocess
+    import sys
+    import time
+
+    from footdrop_bayes import report_workers
+
+    if report_workers.busy_elsewhere(0.05) is None:
+        pytest.skip("no /proc/stat")
+    t0 = time.process_time()
+    while time.process_time() - t0 < 0.3:                # this process busy: not counted
+        pass
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        measured = report_workers.busy_elsewhere(0.5)
+    finally:
+        spinner.kill()
+    assert measured >= 0.7                                # one core spinning elsewhere

@@ -4,8 +4,8 @@ Compiling a model with numba costs about 1 s in a process that finds the structu
 manifest and wrappers on disk (:mod:`.cached_wrapper`), 5-15 s for a structure new to the
 machine and 30-100 s with pytensor's numba cache empty; sampling a small cohort takes a
 few seconds. (The JAX backend compiles in seconds with the data frozen in, so it compiles
-per fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of dynamic length
-(:func:`~.build.data_arrays`), so a compiled model serves every cohort with the same
+per fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of
+dynamic length (:func:`~.build.data_arrays`), so a compiled model serves every cohort with the same
 *structure*: the same factors with the same numbers of levels, covariates, group and
 number of groups, grid length, follow-up, time unit, centred / non-centred choices, model
 configuration and backend (:func:`structure_key`). A new cohort of that structure only
