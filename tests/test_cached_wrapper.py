@@ -1,9 +1,11 @@
 """The disk-cached log-density wrapper against nutpie's own numba wrapper.
 
 A small model with float and integer data of one and two dimensions (the shapes of the
-package's ``pm.Data``): the two wrappers give identical log densities, gradients and
-return codes at random points and identical draws with the same seed; a second
-compilation loads the wrapper from disk; ``with_data`` serves new data of other lengths.
+package's ``pm.Data``) and a dimension whose length is a shared variable in the graph:
+the two wrappers give identical log densities, gradients and return codes at random
+points and identical draws with the same seed; a second compilation loads the wrapper
+from disk; ``with_data`` serves new data of other lengths; the manifest of a structure
+skips pytensor's rewriting and falls back to it on any mismatch.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def _model(n=40, seed=0):
         beta = pm.Normal("beta", 0, 1, dims="k")
         sigma = pm.HalfNormal("sigma", 1)
         u = pm.Normal("u", 0, sigma, dims="g")
-        eta = (xd * beta).sum(axis=1) + u[gd]
+        v = pm.ZeroSumNormal("v", sigma=0.5, dims="g")
+        pm.GaussianRandomWalk("walk", sigma=0.5, init_dist=pm.Normal.dist(0, 1),
+                              dims="g")                # the dim's length: shared
+        eta = (xd * beta).sum(axis=1) + u[gd] + v[gd]
         pm.Potential("lik", (yd * eta - pm.math.exp(eta)).sum())
     return model
 
@@ -131,6 +136,7 @@ def test_manifest_skips_rewriting_and_gives_the_same_model(pair, tmp_path):
     assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
                                    "functions": "manifest"}
     assert again.logp_func is None and again.n_dim == first.n_dim == ours.n_dim
+    assert "g" in json.loads(cached_wrapper.manifest_path(key).read_text())["record"]
     rng = np.random.default_rng(5)
     for _ in range(5):
         x = rng.normal(size=ours.n_dim)

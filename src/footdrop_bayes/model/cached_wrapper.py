@@ -263,7 +263,7 @@ def _from_manifest(model, var_names, disk_key: str):
         return None
     if manifest.get("var_names") != (None if var_names is None else list(var_names)):
         return None
-    data_vars = {var.name: var for var in model.data_vars}
+    data_vars = _shared_variables(model)
     order = manifest["record"]
     if any(name not in data_vars for name in order):
         return None
@@ -299,6 +299,18 @@ def _from_manifest(model, var_names, disk_key: str):
         initial_point_func=point_fn, shared_data=shared_data, user_data=user_data,
         n_expanded=manifest["n_expanded"], shape_info=shape_info, logp_func=None,
         expand_func=None)
+
+
+def _shared_variables(model) -> dict:
+    """The model's shared variables by name: its ``pm.Data`` and the lengths of its
+    mutable dimensions (e.g. a group's number of levels)."""
+    from pytensor.compile.sharedvalue import SharedVariable
+
+    shared = {var.name: var for var in model.data_vars}
+    for length in model.dim_lengths.values():
+        if isinstance(length, SharedVariable) and length.name not in shared:
+            shared[length.name] = length
+    return shared
 
 
 def _initial_point_fn(model, make_initial_point_fn, ncp):
