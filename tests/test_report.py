@@ -46,9 +46,26 @@ def test_contract_columns_and_terms(out_folder, analysis):
 
 
 def test_diagnostics_json_matches_the_model(out_folder, fitted_model):
-    diag = json.loads((out_folder / "diagnostics.json").read_text())
+    def no_constant(name):
+        raise ValueError(f"{name} is not JSON")
+
+    diag = json.loads((out_folder / "diagnostics.json").read_text(),
+                      parse_constant=no_constant)               # NaN, Infinity: refused
     assert diag["divergences"] == fitted_model.diagnostics()["divergences"]
     assert isinstance(diag["converged"], bool)
+    assert diag["max_rhat"] == pytest.approx(fitted_model.diagnostics()["max_rhat"])
+
+
+def test_strict_json_writes_null_for_nan_and_infinity():
+    import numpy as np
+
+    from footdrop_bayes.report import strict_json
+
+    value = {"a": float("nan"), "b": [np.float64(1.5), np.inf, np.int64(3)],
+             "c": {"d": True, "e": None, "f": "x"}, "g": np.bool_(False)}
+    assert strict_json(value) == {"a": None, "b": [1.5, None, 3],
+                                  "c": {"d": True, "e": None, "f": "x"}, "g": False}
+    json.dumps(strict_json(value), allow_nan=False)
 
 
 def test_posterior_reloads_to_the_same_draws(out_folder, fitted_model):

@@ -43,7 +43,8 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
     others are still written (:mod:`.report_guard`).
     """
     diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
-    (out / "diagnostics.json").write_text(json.dumps(diag, indent=1, default=float))
+    (out / "diagnostics.json").write_text(
+        json.dumps(strict_json(diag), indent=1, allow_nan=False))
     tables = {
         "factor_ranking": lambda: a.ranking, "hazard_ratios": lambda: a.hazard_ratios,
         "cox_hazard_ratios": lambda: cox_output_table(a.cox),
@@ -78,6 +79,29 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
         attempt("time-varying tables", lambda: a.time_varying.write(out), problems)
     if getattr(a, "smooth", None) is not None:
         attempt("smooth-term tables", lambda: a.smooth.write(out), problems)
+
+
+def strict_json(value):
+    """``value`` with NaN and infinities as ``None`` (JSON ``null``) and numpy scalars as
+    Python numbers, recursively: ``diagnostics.json`` is then valid JSON for every reader
+    (``NaN`` is not JSON; JavaScript's ``JSON.parse`` rejects it)."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, int | float):
+        value = value.item()                         # numpy scalar
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else None
 
 
 def write_clinic_tables(a: Analysis, out: Path) -> None:
