@@ -136,7 +136,7 @@ def test_manifest_skips_rewriting_and_gives_the_same_model(pair, tmp_path):
     assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
                                    "functions": "manifest"}
     assert again.logp_func is None and again.n_dim == first.n_dim == ours.n_dim
-    assert "g" in json.loads(cached_wrapper.manifest_path(key).read_text())["record"]
+    assert "g" in json.loads(cached_wrapper.manifest_path(key).read_text())["layout"]
     rng = np.random.default_rng(5)
     for _ in range(5):
         x = rng.normal(size=ours.n_dim)

@@ -23,6 +23,7 @@ the caller uses ``nutpie.compile_pymc_model``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 #: bump when the generated source's meaning changes (a new key, a new cache entry)
@@ -33,7 +34,13 @@ WRAPPER_VERSION = "1"
 #: ``"manifest"`` (read from disk) or ``"rewritten"`` (pytensor's rewriting ran)
 LAST = {"logp": None, "expand": None, "functions": None}
 
+#: the nutpie internals used here (nutpie's numba path); without one, nutpie compiles
+_NUTPIE_NEEDS = ("_make_functions", "make_user_data", "_prepare_dims_and_coords",
+                 "_wrap_with_lock", "_rv_dict_to_flat_array_wrapper", "CompiledPyMCModel",
+                 "address_as_void_pointer")
 
+
+@functools.cache
 def _versions() -> str:
     import numba
     import nutpie
@@ -170,7 +177,7 @@ def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
     Returns
     -------
     (numba.core.ccallback.CFunc, dict) or None
-        The wrapper and what reloads it (source, key, data names and dtypes); ``None``
+        The wrapper and what reloads it (source, key, data names); ``None``
         when pytensor gives the graph no cache key.
     """
     import numba
@@ -190,32 +197,31 @@ def cached_cfunc(kind: str, fn_pt, n_dim: int, user_data, shared_data,
     py_fn = _python_function(kind, src, key, dtypes, jit_fn)
     cfunc = numba.cfunc(_signature(kind), cache=True)(py_fn)
     LAST[kind] = "cached" if cfunc.cache_hits else "compiled"
-    return cfunc, {"source": src, "key": key, "names": names, "dtypes": dtypes}
+    return cfunc, {"source": src, "key": key, "names": names}
 
 
-def _load_cfunc(kind: str, record: dict):
+def _load_cfunc(kind: str, record: dict, dtypes: list):
     """The wrapper of ``record`` from numba's disk cache, or ``None`` if it is not there.
 
-    Nothing is compiled: the Python function's ``fn`` (pytensor's function) is absent.
+    Nothing is compiled: the Python function's ``fn`` (pytensor's function) is ``None``,
+    so on a cache miss numba's typing fails at once and the caller compiles the model.
     """
-    from numba.core import sigutils
-    from numba.core.ccallback import CFunc
+    import numba
+    from numba.core.errors import NumbaError
 
-    py_fn = _python_function(kind, record["source"], record["key"], record["dtypes"], None)
-    cfunc = CFunc(py_fn, sigutils.normalize_signature(_signature(kind)), locals={},
-                  options={})
-    cfunc.enable_caching()
-    target = cfunc._targetdescr.target_context
-    if cfunc._cache.load_overload(cfunc._sig, target) is None:
+    py_fn = _python_function(kind, record["source"], record["key"], dtypes, None)
+    try:
+        return numba.cfunc(_signature(kind), cache=True)(py_fn)
+    except NumbaError:
         return None
-    cfunc.compile()                                   # a cache hit: loads, as checked
-    return cfunc if cfunc.cache_hits else None
 
 
 # --- the model's manifest: what _make_functions would give, for a known structure ------
 
+@functools.cache
 def _source_stamp() -> str:
-    """Hash of the package's model-building source (a changed model, a new manifest)."""
+    """Hash of the package's model-building source (a changed model, a new manifest);
+    read once per process."""
     from pathlib import Path
 
     here = Path(__file__).parent
@@ -252,53 +258,68 @@ def _from_manifest(model, var_names, disk_key: str):
     """The compiled model from a manifest and numba's cache, or ``None`` (compile)."""
     import json
 
-    import numpy as np
     import nutpie.compile_pymc as ncp
     from pymc.initial_point import make_initial_point_fn
 
-    path = manifest_path(disk_key)
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(manifest_path(disk_key).read_text())
     except (OSError, ValueError):
         return None
     if manifest.get("var_names") != (None if var_names is None else list(var_names)):
         return None
-    data_vars = _shared_variables(model)
-    order = manifest["record"]
-    if any(name not in data_vars for name in order):
+    available = _shared_variables(model)
+    layout = manifest["layout"]                        # name: [dtype, ndim], record order
+    if any(name not in available for name in layout):
         return None
-    shared_data = {name: np.array(data_vars[name].get_value(), order="C", copy=True)
-                   for name in order}
-    for kind in ("logp", "expand"):
-        rec = manifest[kind]
-        for name, dtype in zip(rec["names"], rec["dtypes"], strict=True):
-            if shared_data[name].dtype.str != dtype:
-                return None
-    if any(shared_data[n].ndim != nd for n, nd in manifest["ndims"].items()):
+    shared_vars = {name: available[name] for name in layout}
+    shared_data, user_data = _data_record(shared_vars)
+    if any([value.dtype.str, value.ndim] != layout[name]
+           for name, value in shared_data.items()):
         return None
-    cfuncs = {kind: _load_cfunc(kind, manifest[kind]) for kind in ("logp", "expand")}
-    if None in cfuncs.values():
+    cfuncs = [_load_cfunc(kind, manifest[kind],
+                          [layout[n][0] for n in manifest[kind]["names"]])
+              for kind in ("logp", "expand")]
+    if None in cfuncs:
         return None
-    for value in shared_data.values():
-        value.flags.writeable = False
-    user_data = ncp.make_user_data({n: data_vars[n] for n in order}, shared_data)
     names = manifest["names"]
     shapes = [tuple(shape) for shape in manifest["shapes"]]
-    slices = [slice(a, b) for a, b in manifest["slices"]]
-    joined = manifest["joined"]
+    shape_info = (names, [slice(a, b) for a, b in manifest["slices"]], shapes)
+    joined = len(model.free_RVs)                       # nutpie: the free variables first
     point_fn = ncp._rv_dict_to_flat_array_wrapper(
         _initial_point_fn(model, make_initial_point_fn, ncp),
         names=names[:joined], shapes=shapes[:joined])
-    shape_info = (names, slices, shapes)
-    dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
     LAST.update(logp="cached", expand="cached", functions="manifest")
+    return _compiled_model(model, manifest["n_dim"], manifest["n_expanded"], shape_info,
+                           cfuncs, point_fn, shared_data, user_data)
+
+
+def _data_record(shared_vars: dict):
+    """``(shared_data, user_data)``: read-only C copies of the shared variables' values
+    and nutpie's data record pointing at them (field order: ``shared_vars``')."""
+    import numpy as np
+    import nutpie.compile_pymc as ncp
+
+    shared_data = {name: np.array(var.get_value(), order="C", copy=True)
+                   for name, var in shared_vars.items()}
+    for value in shared_data.values():
+        value.flags.writeable = False
+    return shared_data, ncp.make_user_data(shared_vars, shared_data)
+
+
+def _compiled_model(model, n_dim, n_expanded, shape_info, cfuncs, point_fn, shared_data,
+                    user_data, functions=(None, None)):
+    """nutpie's ``CompiledPyMCModel`` from its parts (as nutpie's numba path builds it)."""
+    import nutpie.compile_pymc as ncp
+
+    names, _, shapes = shape_info
+    dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
     return ncp.CompiledPyMCModel(
-        _n_dim=manifest["n_dim"], dims=dims, _coords=coords,
+        _n_dim=n_dim, dims=dims, _coords=coords,
         _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
-        compiled_logp_func=cfuncs["logp"], compiled_expand_func=cfuncs["expand"],
+        compiled_logp_func=cfuncs[0], compiled_expand_func=cfuncs[1],
         initial_point_func=point_fn, shared_data=shared_data, user_data=user_data,
-        n_expanded=manifest["n_expanded"], shape_info=shape_info, logp_func=None,
-        expand_func=None)
+        n_expanded=n_expanded, shape_info=shape_info, logp_func=functions[0],
+        expand_func=functions[1])
 
 
 def _shared_variables(model) -> dict:
@@ -343,19 +364,19 @@ def compile_numba(model, var_names=None, disk_key: str | None = None):
         The compiled model, or ``None`` when this nutpie or pytensor does not allow the
         cached wrapper (use ``nutpie.compile_pymc_model`` then).
     """
-    import numpy as np
-
     try:
         import nutpie.compile_pymc as ncp
         from pymc.initial_point import make_initial_point_fn
-        needed = (ncp._make_functions, ncp.make_user_data, ncp._prepare_dims_and_coords,
-                  ncp._wrap_with_lock, ncp.CompiledPyMCModel, ncp.address_as_void_pointer)
-    except (ImportError, AttributeError):
+    except ImportError:
+        ncp = None
+    if ncp is None or not all(hasattr(ncp, name) for name in _NUTPIE_NEEDS):
         LAST["logp"] = LAST["expand"] = "nutpie"
         return None
-    del needed
     if disk_key is not None:
-        compiled = _from_manifest(model, var_names, disk_key)
+        try:
+            compiled = _from_manifest(model, var_names, disk_key)
+        except (KeyError, TypeError, ValueError):     # a manifest of another layout
+            compiled = None
         if compiled is not None:
             return compiled
     LAST["functions"] = "rewritten"
@@ -363,15 +384,11 @@ def compile_numba(model, var_names=None, disk_key: str | None = None):
     n_dim, n_expanded, logp_fn_pt, expand_fn_pt, point_fn, shape_info = ncp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
         pymc_initial_point_fn=initial_point_fn, var_names=var_names)
-    shared_data, shared_vars = {}, {}
+    shared_vars = {}
     for var in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
-        if var.name in shared_vars and shared_vars[var.name] is not var:
+        if shared_vars.setdefault(var.name, var) is not var:
             raise ValueError(f"Shared variables must have unique names: {var.name}")
-        shared_data[var.name] = np.array(var.get_value(), order="C", copy=True)
-        shared_vars[var.name] = var
-    for value in shared_data.values():
-        value.flags.writeable = False
-    user_data = ncp.make_user_data(shared_vars, shared_data)
+    shared_data, user_data = _data_record(shared_vars)
     try:
         logp = cached_cfunc("logp", logp_fn_pt, n_dim, user_data, shared_data)
         expand = cached_cfunc("expand", expand_fn_pt, n_dim, user_data, shared_data,
@@ -381,23 +398,15 @@ def compile_numba(model, var_names=None, disk_key: str | None = None):
     if logp is None or expand is None:
         LAST["logp"] = LAST["expand"] = "nutpie"
         return None
-    (logp_cfunc, logp_record), (expand_cfunc, expand_record) = logp, expand
     if disk_key is not None:
         names, slices, shapes = shape_info
-        joined = next(i for i, sl in enumerate([*slices, slice(n_dim, None)])
-                      if sl.start >= n_dim)
         _write_manifest(manifest_path(disk_key), {
             "var_names": None if var_names is None else list(var_names),
-            "n_dim": int(n_dim), "n_expanded": int(n_expanded), "joined": int(joined),
-            "names": list(names), "slices": [[int(sl.start), int(sl.stop)] for sl in slices],
+            "n_dim": int(n_dim), "n_expanded": int(n_expanded), "names": list(names),
+            "slices": [[int(sl.start), int(sl.stop)] for sl in slices],
             "shapes": [[int(d) for d in shape] for shape in shapes],
-            "record": list(shared_vars), "logp": logp_record, "expand": expand_record,
-            "ndims": {name: int(value.ndim) for name, value in shared_data.items()}})
-    dims, coords = ncp._prepare_dims_and_coords(model, shape_info)
-    return ncp.CompiledPyMCModel(
-        _n_dim=n_dim, dims=dims, _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
-        compiled_logp_func=logp_cfunc, compiled_expand_func=expand_cfunc,
-        initial_point_func=point_fn, shared_data=shared_data, user_data=user_data,
-        n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_fn_pt,
-        expand_func=expand_fn_pt)
+            "layout": {name: [value.dtype.str, int(value.ndim)]
+                       for name, value in shared_data.items()},
+            "logp": logp[1], "expand": expand[1]})
+    return _compiled_model(model, n_dim, n_expanded, shape_info, (logp[0], expand[0]),
+                           point_fn, shared_data, user_data, (logp_fn_pt, expand_fn_pt))
