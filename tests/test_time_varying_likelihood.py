@@ -28,8 +28,9 @@ def _point(model, seed):
     rng = np.random.default_rng(seed)
     ip = pm_model.initial_point(random_seed=seed)
     ip = {k: v + rng.normal(0, 0.4, np.shape(v)) for k, v in ip.items()}
-    outs = [pm_model["alpha"], pm_model["b_sex"], pm_model["beta_std"],
-            pm_model["log_hr_treatment"], pm_model.potentials[0]]
+    outs = pm_model.replace_rvs_by_values(       # at the point, not at fresh prior draws
+        [pm_model["alpha"], pm_model["b_sex"], pm_model["beta_std"],
+         pm_model["log_hr_treatment"], pm_model.potentials[0]])
     fn = pm_model.compile_fn(outs, inputs=pm_model.value_vars, on_unused_input="ignore",
                              point_fn=False, mode="FAST_COMPILE")
     return [np.asarray(x) for x in fn(*[ip[v.name] for v in pm_model.value_vars])]
