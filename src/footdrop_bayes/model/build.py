@@ -28,7 +28,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .likelihood import ModelData, interval_loglik
+from .likelihood import ModelData
+from .profile_terms import profile_arrays, profile_loglik, profile_terms
 from .smooth import linear_coefficients, smooth_arrays, smooth_coords, smooth_effects
 
 
@@ -467,6 +468,10 @@ def _group_effects(data: ModelData, config: dict, choice: str, codes, weights=No
     return u[codes]
 
 
+#: prefixes of the ``pm.Data`` arrays with one row per likelihood term (dynamic length)
+TERM_ROWS = ("pattern_", "profile_", "event_")
+
+
 def build_model(data: ModelData, config: dict) -> pm.Model:
     """The PyMC model (no sampling). The likelihood enters as the potential ``loglik``.
 
@@ -479,33 +484,36 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
     splits = level_splits(data, config)
     with pm.Model(coords=model_coords(data)) as model:
         # structure-sized arrays get static shapes (JAX needs them for the gradient of
-        # the cumulative baseline); pattern arrays keep a dynamic length
-        d = {name: pm.Data(name, value,
-                           shape=None if name.startswith("pattern_") else value.shape)
+        # the cumulative baseline); arrays of likelihood rows keep a dynamic length
+        d = {name: pm.Data(name, value, shape=None if name.startswith(TERM_ROWS)
+                           else value.shape)
              for name, value in data_arrays(data).items()}
-        codes = {k: d[f"pattern_codes_{k}"] for k in data.patterns["codes"]}
+        tv = bool(getattr(data, "tv", None))
+        rows = "pattern" if tv else "profile"     # the rows the linear predictor is on
+        codes = {k: d[f"{rows}_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
         eta = _factor_effects(data, config, choices, codes, d, splits)
         if data.covariates:
             beta_std = linear_coefficients(data, config)  # issue 11: N(0, beta_sigma)
             pm.Deterministic("beta", beta_std / d["covariate_sd"], dims="covariate")
-            eta = eta + pt.dot(d["pattern_z"], beta_std)
+            eta = eta + pt.dot(d[f"{rows}_z"], beta_std)
         if data.smooth:                  # issue 11: wiggly parts of smooth terms
-            eta = eta + smooth_effects(data, config, d)
+            eta = eta + smooth_effects(data, config, d, rows)
         if data.group:
             eta = eta + _group_effects(data, config, choices[data.group], codes[data.group],
                                        _weights(d, config),
                                        splits.get(data.group))
-        weight = d["pattern_weight"]
+        weight = d[f"{rows}_weight"]
         eta = eta + pt.zeros_like(weight)
-        if getattr(data, "tv", None):  # time-varying terms (issue 10)
+        if tv:  # time-varying terms (issue 10)
             from .tv_build import tv_interval_loglik
 
-            ll = tv_interval_loglik(data, config, d, alpha, eta)
+            ll = pt.sum(weight * tv_interval_loglik(data, config, d, alpha, eta))
         else:
-            ll = interval_loglik(alpha, eta, d["grid_widths"], d["pattern_l_idx"],
-                                 d["pattern_r_idx"], pt.gt(d["pattern_event"], 0.5))
-        pm.Potential("loglik", pt.sum(weight * ll))
+            ll = profile_loglik(alpha, eta, d["grid_widths"], d["profile_exposure"],
+                                d["event_profile"], d["event_l_idx"], d["event_r_idx"],
+                                d["event_weight"])
+        pm.Potential("loglik", ll)
     model.parameterization = choices
     model.level_split = splits
     return model
@@ -514,28 +522,36 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
 def data_arrays(data: ModelData) -> dict:
     """The ``pm.Data`` arrays of :func:`build_model`, by name (nutpie ``with_data`` keys).
 
-    Pattern arrays (``pattern_*``) have one row per likelihood term; their length may
-    change between cohorts without recompiling.
+    Arrays with one row per likelihood term (``pattern_*`` for a time-varying model,
+    ``profile_*`` and ``event_*`` otherwise: :mod:`.profile_terms`) may change length
+    between cohorts without recompiling.
     """
     pat = data.patterns
-    out = {f"pattern_codes_{k}": np.asarray(v, np.int64) for k, v in pat["codes"].items()}
+    tv = bool(getattr(data, "tv", None))
+    rows = "pattern" if tv else "profile"
+    table = pat if tv else profile_terms(data)
+    n = len(table["weight"])
+    out = {f"{rows}_codes_{k}": np.asarray(v, np.int64) for k, v in table["codes"].items()}
     if data.covariates:
-        out["pattern_z"] = np.asarray(pat["z"], float).reshape(len(pat["weight"]), -1)
+        out[f"{rows}_z"] = np.asarray(table["z"], float).reshape(n, -1)
         out["covariate_sd"] = data.scaling["sd"].to_numpy(float)
-    out |= {
-        "pattern_l_idx": np.asarray(pat["l_idx"], np.int64),
-        "pattern_r_idx": np.asarray(pat["r_idx"], np.int64),
-        "pattern_event": np.asarray(pat["event"], float),
-        "pattern_weight": np.asarray(pat["weight"], float),
-        "grid_widths": np.asarray(data.widths, float),
-    }
+    if tv:
+        out |= {
+            "pattern_l_idx": np.asarray(pat["l_idx"], np.int64),
+            "pattern_r_idx": np.asarray(pat["r_idx"], np.int64),
+            "pattern_event": np.asarray(pat["event"], float),
+            "pattern_weight": np.asarray(pat["weight"], float),
+        }
+    else:
+        out |= profile_arrays(table)
+    out["grid_widths"] = np.asarray(data.widths, float)
     if data.group:
         out["group_weights"] = level_weights(data.events_per_level(data.group))
     for f in data.factors:
         out[f"factor_weights_{f}"] = level_weights(data.events_per_level(f))
-    if getattr(data, "tv", None):  # time-varying paths (issue 10)
+    if tv:  # time-varying paths (issue 10)
         from .tv_build import tv_data_arrays
 
         out |= tv_data_arrays(data)
-    out |= smooth_arrays(data)
+    out |= smooth_arrays(data, table["z"], rows)
     return out

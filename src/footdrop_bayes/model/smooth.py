@@ -368,12 +368,17 @@ def term_values(data, term: str, z: np.ndarray) -> np.ndarray:
     return np.asarray(z, float)[:, j] * b.sd + b.mean
 
 
-def smooth_arrays(data) -> dict:
-    """``pm.Data`` arrays of the smooth terms: the basis at every likelihood pattern."""
+def smooth_arrays(data, z=None, rows: str = "pattern") -> dict:
+    """``pm.Data`` arrays of the smooth terms: the basis at every row of the likelihood.
+
+    ``z`` are the rows' standardised covariates (default the patterns'), ``rows`` the
+    arrays' prefix (``"profile"`` or ``"pattern"``, as :func:`.build.data_arrays`).
+    """
     out = {}
+    z = data.patterns["z"] if z is None else z
     for term, b in (getattr(data, "smooth", None) or {}).items():
-        x = term_values(data, term, data.patterns["z"])
-        out[f"pattern_smooth_{term}"] = b.design(x, table="cohort")
+        x = term_values(data, term, z)
+        out[f"{rows}_smooth_{term}"] = b.design(x, table="cohort")
         out[f"smooth_centred_{term}"] = np.asarray(
             b.params.get("centred", np.zeros(b.size, bool)), float)
     return out
@@ -428,10 +433,11 @@ def smooth_scale(term: str, config: dict):
         np.log(config["smooth_median"]) + config["smooth_log_sd"] * z))
 
 
-def smooth_effects(data, config: dict, arrays: dict):
+def smooth_effects(data, config: dict, arrays: dict, rows: str = "pattern"):
     """Add the wiggly parts' priors to the current PyMC model; return their sum over terms.
 
-    ``arrays`` are the model's ``pm.Data`` by name (:func:`smooth_arrays`' keys). Each
+    ``arrays`` are the model's ``pm.Data`` by name (:func:`smooth_arrays`' keys, prefix
+    ``rows``). Each
     coefficient ``c_j = s_j z_j`` (prior SD ``s_j``: ``sigma``, or the HSGP's
     ``sigma sqrt(S(omega_j))``) is written non-centred (free ``z_j ~ N(0, 1)``) or
     centred (free ``z_j = c_j ~ N(0, s_j)``) as ``smooth_centred_<term>`` says
@@ -458,7 +464,7 @@ def smooth_effects(data, config: dict, arrays: dict):
         z = pm.Normal(f"smooth_{term}_z", 0.0, pt.switch(centred > 0.5, sd, 1.0), dims=b.dim)
         coef = pm.Deterministic(coefficient_name(term),
                                 pt.switch(centred > 0.5, z, sd * z), dims=b.dim)
-        total = total + pt.dot(arrays[f"pattern_smooth_{term}"], coef)
+        total = total + pt.dot(arrays[f"{rows}_smooth_{term}"], coef)
     return total
 
 
