@@ -152,3 +152,23 @@ def test_cli_names_a_failing_figure_in_one_warning_line(analysis, study_tables, 
     assert len(lines) == 1 and lines[0].startswith("footdrop-bayes: warning: figure 'energy'")
     assert "Traceback" not in err
     assert (tmp_path / "out" / "posterior.nc").is_file()
+
+
+def test_slow_figures_start_first_and_captions_keep_the_report_order(analysis, tmp_path,
+                                                                      monkeypatch):
+    import footdrop_bayes.report_figures as rf
+    from footdrop_bayes.report_guard import Problems
+
+    started, real = [], rf.run_steps
+
+    def spy(steps, jobs=None):
+        started.extend(step.__defaults__[1] for step in steps)   # render(draw, stem)
+        return real(steps, 1)
+
+    monkeypatch.setattr(rf, "run_steps", spy)
+    monkeypatch.setattr(plots, "save_figure", lambda *a, **k: [])  # drawing only
+    captions = rf.render_figures(analysis, tmp_path, problems=Problems())
+    slow = [s for s in rf.SLOW_FIRST if s in captions]
+    assert started[:len(slow)] == slow and len(slow) >= 3
+    assert list(captions)[:2] == ["kaplan_meier", "forest"]       # the report's order
+    assert sorted(captions) == sorted(started)
