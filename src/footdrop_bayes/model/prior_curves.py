@@ -101,10 +101,10 @@ def prior_recovery_shares(model, draws: int = 500, *, times=None, random_seed=No
 
 def _expected_shares(model, prior: xr.Dataset, times: np.ndarray) -> np.ndarray:
     """Per draw, the patients' mean probability of having recovered by each time."""
-    from .profiles import distinct_profiles, weighted_curves
+    from .profiles import cohort_rows, distinct_profiles, weighted_curves
 
-    data = model.data
-    codes, z, _, counts = distinct_profiles(data.codes, data.z, weights=data.row_weight)
+    rows, z, weight = cohort_rows(model)
+    codes, z, _, counts = distinct_profiles(rows, z, weights=weight)
     sums = weighted_curves(model, codes, z, counts, times, draws=prior)
     return sums[:, :, 0, 0, :] / counts.sum()
 

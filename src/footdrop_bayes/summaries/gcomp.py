@@ -147,14 +147,14 @@ def level_recovery_draws(model, *, terms: Sequence[str] | None = None,
 
 def overall_recovery_draws(model, *, times=None) -> xr.DataArray:
     """Recovery probability averaged over the cohort as it is, per draw."""
-    from ..model.profiles import distinct_profiles, weighted_curves
+    from ..model.profiles import cohort_rows, distinct_profiles, weighted_curves
 
     times = check_times(times, model.cohort.grid, model.cohort.grid[1:],
                         unit=model.cohort.time_unit)
 
     def compute():
-        codes, z, _, counts = distinct_profiles(model.data.codes, model.data.z,
-                                                weights=model.data.row_weight)
+        rows, z, weight = cohort_rows(model)
+        codes, z, _, counts = distinct_profiles(rows, z, weights=weight)
         total = weighted_curves(model, codes, z, counts, times, max_block=MAX_BLOCK)
         return _label(model, total[:, :, 0, 0] / counts.sum(), times)
 
@@ -202,15 +202,17 @@ def recovery_probabilities(model, times=None, interval: float = 0.95, *,
         groups.append(("all", "all", overall_recovery_draws(model, times=times),
                        np.ones(len(data), bool)))
     for f, da in draws.items():
+        labels = data[f].astype(str).to_numpy()                  # once per factor
         for lv in da[f].values:
-            mask = (data[f].astype(str) == str(lv)).to_numpy()
-            groups.append((f, str(lv), da.sel({f: lv}, drop=True), mask))
+            groups.append((f, str(lv), da.sel({f: lv}, drop=True), labels == str(lv)))
     wt = np.ones(len(data)) if cohort.weights is None else \
         cohort.weights.reindex(data.index).to_numpy(float)      # a collapsed cohort
+    duration = cohort.duration.to_numpy(float)
+    event = cohort.intervals["event"].to_numpy(bool)
     for term, level, da, mask in groups:
         med, low, high = summarise(da, interval)
-        km = (km_recovery(cohort.duration[mask], cohort.intervals["event"][mask], times,
-                          interval, weights=wt[mask]) if observed else None)
+        km = (km_recovery(duration[mask], event[mask], times, interval, weights=wt[mask])
+              if observed else None)
         for k, t in enumerate(times):
             row = {"term": term, "level": level, "time": float(t),
                    "n": int(np.rint(wt[mask].sum())),
