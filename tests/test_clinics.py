@@ -119,6 +119,12 @@ def test_caterpillar_figure(multicentre_model):
     assert f"{var['mhr_median'].iloc[0]:.2f}" in title
     assert any(line.get_gid() == "reference-line" for line in ax.lines)
     assert "recovery-weighted average clinic" in ax.get_xlabel()
+    # every text of the figure lies inside it once laid out (the axis label was cut)
+    fig.canvas.draw()
+    box = fig.bbox
+    for text in [t for t in (ax.xaxis.label, ax.yaxis.label, *ax.texts) if t.get_text()]:
+        ext = text.get_window_extent()
+        assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1, text.get_text()
     import matplotlib.pyplot as plt
     fig2, ax2 = plt.subplots()
     assert plots.plot_clinic_effects(eff, ax=ax2) is fig2

@@ -103,7 +103,8 @@ def plot_clinic_effects(effects: pd.DataFrame, variation: pd.DataFrame | None = 
     ax.xaxis.set_minor_formatter(NullFormatter())
     ref = ("recovery-weighted " if effects.attrs.get("reference") == "recovery-weighted"
            else "")
-    ax.set_xlabel(f"Hazard ratio of recovery against the {ref}average {group_label}\n"
+    # three short lines: one line was wider than a single-column figure and was cut
+    ax.set_xlabel(f"Hazard ratio of recovery against the\n{ref}average {group_label}\n"
                   f"(median, {100 * interval:g}% CrI; log scale)")
     if annotate:
         has_events = "n_events" in df.columns
