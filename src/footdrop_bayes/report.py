@@ -42,9 +42,8 @@ def write_tables(a: Analysis, out: Path, problems: Problems | None = None) -> No
     ``diagnostics.json`` first; with ``problems`` a failing table is recorded and the
     others are still written (:mod:`.report_guard`).
     """
-    diag = {k: (bool(v) if isinstance(v, bool) else v) for k, v in a.diagnostics.items()}
     (out / "diagnostics.json").write_text(
-        json.dumps(strict_json(diag), indent=1, allow_nan=False))
+        json.dumps(strict_json(a.diagnostics), indent=1, allow_nan=False))
     tables = {
         "factor_ranking": lambda: a.ranking, "hazard_ratios": lambda: a.hazard_ratios,
         "cox_hazard_ratios": lambda: cox_output_table(a.cox),

@@ -19,8 +19,8 @@ probabilities needs.
 :func:`accumulate_threads` splits the draws over Python threads (the kernel releases the
 GIL; numba's own parallel layer is not used because its OpenMP runtime aborts forked
 processes, such as the report's figure workers). Each draw's sum runs in one thread in
-profile order, so the result does not depend on the number of threads (same seed, same
-numbers). Imported only when first needed (numba).
+a fixed order over the profiles, so the result does not depend on the number of threads
+(same seed, same numbers). Imported only when first needed (numba).
 """
 
 from __future__ import annotations

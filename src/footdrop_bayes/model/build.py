@@ -472,6 +472,13 @@ def _group_effects(data: ModelData, config: dict, choice: str, codes, weights=No
 TERM_ROWS = ("pattern_", "profile_", "event_")
 
 
+def term_rows(data: ModelData) -> str:
+    """The rows the linear predictor is computed on: ``"pattern"`` for a time-varying
+    model (its hazard changes within a pattern's interval), else ``"profile"``
+    (:mod:`.profile_terms`)."""
+    return "pattern" if getattr(data, "tv", None) else "profile"
+
+
 def build_model(data: ModelData, config: dict) -> pm.Model:
     """The PyMC model (no sampling). The likelihood enters as the potential ``loglik``.
 
@@ -488,8 +495,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
         d = {name: pm.Data(name, value, shape=None if name.startswith(TERM_ROWS)
                            else value.shape)
              for name, value in data_arrays(data).items()}
-        tv = bool(getattr(data, "tv", None))
-        rows = "pattern" if tv else "profile"     # the rows the linear predictor is on
+        rows = term_rows(data)
         codes = {k: d[f"{rows}_codes_{k}"] for k in data.patterns["codes"]}
         alpha = _baseline(data, config, choices["baseline"])
         eta = _factor_effects(data, config, choices, codes, d, splits)
@@ -505,7 +511,7 @@ def build_model(data: ModelData, config: dict) -> pm.Model:
                                        splits.get(data.group))
         weight = d[f"{rows}_weight"]
         eta = eta + pt.zeros_like(weight)
-        if tv:  # time-varying terms (issue 10)
+        if rows == "pattern":  # time-varying terms (issue 10)
             from .tv_build import tv_interval_loglik
 
             ll = pt.sum(weight * tv_interval_loglik(data, config, d, alpha, eta))
@@ -527,8 +533,8 @@ def data_arrays(data: ModelData) -> dict:
     between cohorts without recompiling.
     """
     pat = data.patterns
-    tv = bool(getattr(data, "tv", None))
-    rows = "pattern" if tv else "profile"
+    rows = term_rows(data)
+    tv = rows == "pattern"
     table = pat if tv else profile_terms(data)
     n = len(table["weight"])
     out = {f"{rows}_codes_{k}": np.asarray(v, np.int64) for k, v in table["codes"].items()}

@@ -25,8 +25,10 @@ a fraction of the per-pattern graph's time (``docs/performance.md``). Pointwise 
 from __future__ import annotations
 
 import numpy as np
+import pytensor.tensor as pt
 
-from .._rows import unique_rows
+from .likelihood import log1mexp_neg
+from .profiles import profile_index
 
 
 def profile_terms(data) -> dict:
@@ -42,32 +44,25 @@ def profile_terms(data) -> dict:
     dict
         ``codes`` (factor/group -> int array per profile), ``z`` (profiles x
         covariates), ``weight`` (patients per profile), ``exposure`` (profiles x K+1:
-        patients whose interval starts at each grid point), ``profile_of`` (profile of
-        each pattern), and the recovery terms ``event_profile``, ``event_l_idx``,
-        ``event_r_idx``, ``event_weight`` (one per recovered pattern).
+        patients whose interval starts at each grid point) and the recovery terms
+        ``event_profile``, ``event_l_idx``, ``event_r_idx``, ``event_weight`` (one per
+        recovered pattern).
     """
     pat = data.patterns
     w = np.asarray(pat["weight"], float)
     n = len(w)
     z = np.asarray(pat["z"], float).reshape(n, -1)
-    names = list(pat["codes"])
-    columns = [pat["codes"][k] for k in names] + list(z.T)
-    if columns and n:
-        first, inverse, _ = unique_rows(columns)
-    else:                                   # no covariates: one profile (or none)
-        first = np.zeros(min(n, 1), np.int64)
-        inverse = np.zeros(n, np.int64)
+    first, inverse = profile_index(pat["codes"], z)      # no covariates: one profile
     n_profiles, n_grid = len(first), len(data.widths) + 1
     l_idx = np.asarray(pat["l_idx"], np.int64)
     exposure = np.bincount(inverse * n_grid + l_idx, weights=w,
                            minlength=n_profiles * n_grid).reshape(n_profiles, n_grid)
     ev = np.asarray(pat["event"], bool)
     return {
-        "codes": {k: np.asarray(pat["codes"][k], np.int64)[first] for k in names},
+        "codes": {k: np.asarray(v, np.int64)[first] for k, v in pat["codes"].items()},
         "z": z[first],
         "weight": np.bincount(inverse, weights=w, minlength=n_profiles),
         "exposure": exposure,
-        "profile_of": inverse,
         "event_profile": inverse[ev],
         "event_l_idx": l_idx[ev],
         "event_r_idx": np.asarray(pat["r_idx"], np.int64)[ev],
@@ -102,10 +97,6 @@ def profile_loglik(alpha, eta, widths, exposure, event_profile, event_l_idx, eve
     event_profile, event_l_idx, event_r_idx : int tensors, shape (E,)
     event_weight : tensor, shape (E,)
     """
-    import pytensor.tensor as pt
-
-    from .likelihood import log1mexp_neg
-
     h0 = pt.concatenate([pt.zeros((1,)), pt.cumsum(pt.exp(alpha) * widths)])
     rel = pt.exp(eta)
     at_risk = -pt.sum(rel * pt.dot(exposure, h0))

@@ -44,26 +44,34 @@ def distinct_profiles(codes: dict, z: np.ndarray, labels: np.ndarray | None = No
     codes_u : dict, z_u : ndarray, labels_u : int array or None, counts : ndarray
         One row per distinct profile; ``counts`` sums to ``n``.
     """
-    from .._rows import unique_rows
-
-    names = list(codes)
     z = np.asarray(z, float)
-    cols = [np.asarray(codes[k]) for k in names] + [z[:, j] for j in range(z.shape[1])]
-    if labels is not None:
-        cols.append(np.asarray(labels))
-    if not len(z):
-        return ({k: np.zeros(0, np.int64) for k in names}, z, None if labels is None
-                else np.zeros(0, np.int64), np.zeros(0))
-    if not cols:            # no terms at all: every patient has the same (empty) profile
-        return {}, z[:1], None, np.array([float(len(z) if weights is None
-                                                else np.sum(weights))])
-    first, inverse, counts = unique_rows(cols)
-    if weights is not None:
-        counts = np.bincount(inverse, weights=np.asarray(weights, float),
-                             minlength=len(first))
-    out = {k: np.asarray(codes[k], np.int64)[first] for k in names}
+    first, inverse = profile_index(codes, z, labels)
+    counts = np.bincount(inverse, minlength=len(first)) if weights is None else \
+        np.bincount(inverse, weights=np.asarray(weights, float), minlength=len(first))
+    out = {k: np.asarray(v, np.int64)[first] for k, v in codes.items()}
     lab = np.asarray(labels, np.int64)[first] if labels is not None else None
     return out, z[first], lab, counts.astype(float)
+
+
+def profile_index(codes: dict, z: np.ndarray, labels: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` of the distinct rows of (level codes, ``z``[, labels]).
+
+    ``first`` is one row of each distinct profile (sorted as :func:`._rows.unique_rows`),
+    ``inverse`` the profile of every row. Without any column every row has the same
+    (empty) profile.
+    """
+    from .._rows import unique_rows
+
+    z = np.asarray(z, float)
+    n = len(z)
+    cols = [np.asarray(v) for v in codes.values()] + [z[:, j] for j in range(z.shape[1])]
+    if labels is not None:
+        cols.append(np.asarray(labels))
+    if cols and n:
+        first, inverse, _ = unique_rows(cols)
+        return first, inverse
+    return np.zeros(min(n, 1), np.int64), np.zeros(n, np.int64)
 
 
 def weighted_curves(model, codes: dict, z: np.ndarray, weights: np.ndarray, times, *,
