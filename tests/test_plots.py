@@ -56,6 +56,26 @@ def test_journal_style_is_switchable():
         st.use_journal_style(True)
 
 
+def test_saved_pdf_embeds_truetype_fonts(tmp_path):
+    """A figure saved after its plot function returned still gets the journal's font
+    embedding (Type 42, which journals' PDF checks accept), not matplotlib's Type 3."""
+    fig = st.new_figure("single", 2.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("Recovery by sex")
+    ax.set_xlabel("Months since referral")
+    try:
+        (journal,) = st.save_figure(fig, "km", formats=("pdf",), directory=tmp_path)
+        with mpl.rc_context({"pdf.fonttype": 3}):     # style=False keeps the user's
+            (plain,) = st.save_figure(fig, "plain", formats=("pdf",),
+                                      directory=tmp_path, style=False)
+    finally:
+        plt.close(fig)
+    assert b"/FontFile2" in journal.read_bytes()
+    assert b"/Type3" not in journal.read_bytes()
+    assert b"/Type3" in plain.read_bytes()
+
+
 def test_level_colours_by_position_reference_black():
     c = st.level_colors(["root", "sciatic", "peroneal"])
     assert c["root"] == "#000000"

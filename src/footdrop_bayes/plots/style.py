@@ -87,6 +87,12 @@ JOURNAL_RC = {
     "image.cmap": "Blues",
 }
 
+#: rcParams of the journal style that act when a figure is written, not when it is drawn
+#: (how fonts are embedded): :func:`save_figure` applies them, since a plot function's
+#: style context has ended by the time its figure is saved (without this, every PDF of
+#: the report embedded Type 3 fonts, which journals' PDF checks reject).
+SAVE_RC = ("pdf.fonttype", "ps.fonttype", "svg.fonttype")
+
 _STATE = {"enabled": True}
 
 
@@ -191,7 +197,8 @@ def format_p(p: float) -> str:
 
 
 def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
-                dpi: float = 300, *, directory: str | Path | None = None) -> list[Path]:
+                dpi: float = 300, *, directory: str | Path | None = None,
+                style: bool | Mapping | None = None) -> list[Path]:
     """Write a figure as ``<stem>.<format>`` for each format, at the figure's size.
 
     Parameters
@@ -206,6 +213,10 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
         Resolution of raster formats (PNG: width = figure width in inches x dpi pixels).
     directory : str or Path, optional
         Directory prefixed to ``stem`` (e.g. ``OUT / "figures"``); created if missing.
+    style : bool or mapping, optional
+        The journal style's font embedding (:data:`SAVE_RC`: TrueType, Type 42, in PDF
+        and PostScript; text as text in SVG), as in :func:`journal_style`: ``None``, the
+        global setting (on by default); ``False``: the current rcParams.
 
     Returns
     -------
@@ -217,7 +228,7 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
     base = Path(stem) if directory is None else Path(directory) / stem
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    with _layout_once(fig):
+    with _saving_style(style), _layout_once(fig):
         for fmt in formats:
             fmt = fmt.lower().lstrip(".")
             path = base.with_name(f"{base.name}.{fmt}")
@@ -226,6 +237,21 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
             fig.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt), **extra)
             paths.append(path)
     return paths
+
+
+@contextlib.contextmanager
+def _saving_style(style):
+    """The :data:`SAVE_RC` part of :func:`journal_style`."""
+    if style is None:
+        style = _STATE["enabled"]
+    if style is False:
+        yield
+        return
+    rc = {k: JOURNAL_RC[k] for k in SAVE_RC}
+    if isinstance(style, Mapping):
+        rc.update({k: v for k, v in style.items() if k in SAVE_RC})
+    with mpl.rc_context(rc):
+        yield
 
 
 @contextlib.contextmanager
