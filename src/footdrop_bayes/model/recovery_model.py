@@ -14,7 +14,6 @@ random-walk prior on the baseline log-hazard rates (see :mod:`.build`).
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Sequence
 
 import arviz as az
@@ -437,17 +436,10 @@ class RecoveryModel:
         Returns a Dataset like :meth:`posterior_predictive` (one chain), plus the prior
         draws of ``alpha`` and ``eta``.
         """
-        import pymc as pm
+        from .prior_curves import prior_draws
 
         rng = np.random.default_rng(random_seed)
-        names = ["alpha"] + [f"b_{f}" for f in self.factors]
-        names += ["beta_std"] if self.covariates else []
-        names += [f"u_{self.group}"] if self.group else []
-        names += [f"smooth_{t}" for t in self.data.smooth]
-        with self.model, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prior = pm.sample_prior_predictive(draws=draws, var_names=names,
-                                               random_seed=rng).prior
+        prior = prior_draws(self, draws, rng)
         eta = self._eta(prior, self.data.codes, self.data.z)
         sim = simulate_intervals(prior["alpha"].values, eta, self.data.grid, random_seed=rng)
         ds = intervals_dataset(sim, prior.chain.values, prior.draw.values,
