@@ -162,7 +162,7 @@ def test_slow_figures_start_first_and_captions_keep_the_report_order(analysis, t
     started, real = [], rf.run_steps
 
     def spy(steps, jobs=None):
-        started.extend(step.__defaults__[1] for step in steps)   # render(draw, stem)
+        started.extend(step.args[1] for step in steps)   # partial(render_one, draw, stem)
         return real(steps, 1)
 
     monkeypatch.setattr(rf, "run_steps", spy)

@@ -106,7 +106,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
             withdrawal: bool = False, deltas=None,
             delta_by: str | None = None, smooth: list[str] | None = None,
             smooth_at: Mapping | None = None,
-            smooth_comparison: bool = True) -> Analysis:
+            smooth_comparison: bool = True,
+            on_stage: Callable[..., None] | None = None) -> Analysis:
     """Run the classical and the Bayesian analysis of ``cohort``.
 
     Parameters
@@ -168,6 +169,13 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
         at chosen values (``{"age": [30, 50, 70]}``; CLI ``--smooth-at``).
     smooth_comparison : bool
         Refit with each smooth term linear for the LOO comparison (default True).
+    on_stage : callable, optional
+        Called as ``on_stage(stage, **inputs)`` when a stage's results exist, so that
+        work depending only on them can start early (the report's figures,
+        :class:`~footdrop_bayes.report_early.EarlyFigures`): ``"classical"`` (``cohort,
+        bands, logrank, interval, factors, group``), ``"model"`` (the model is built:
+        ``model, cohort, interval``) and ``"sampled"`` (its posterior is final:
+        ``model``).
 
     Notes
     -----
@@ -212,6 +220,10 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                       group_handling=group_handling)
         if per and not cox.table.empty:
             cox = replace(cox, table=opt.per_unit_cox_table(cox.table, per))
+        stage = on_stage or (lambda stage, **inputs: None)
+        stage("classical", cohort=cohort, bands=bands, logrank=lr, interval=interval,
+              factors=fixed if model is None else model.factors,
+              group=group if model is None else getattr(model, "group", None))
         if model is None:
             say(f"Bayesian model: {chains} chains x {draws} draws ({tune} tuning), "
                 f"sampler {sampler}, seed {random_seed}")
@@ -221,6 +233,8 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                                                   "chains": chains, "sampler": sampler,
                                                   "progressbar": progressbar,
                                                   **sampler_extra})
+            _ = model.model                 # built before the hook: its forks share it
+            stage("model", model=model, cohort=cohort, interval=interval)
             model.fit(random_seed=random_seed)
             compiled = ("compiled model reused" if model.compile_reused else
                         f"{model.nutpie_backend} backend, compiled in "
@@ -235,6 +249,9 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                     f"again at {first['retried_at']:g}, same seed (--retry-target-accept)")
         elif model.idata is None:
             raise ValueError("the model given to analyse() is not fitted; call .fit() first")
+        else:
+            stage("model", model=model, cohort=cohort, interval=interval)
+        stage("sampled", model=model)
         diag = model.diagnostics()
         say("summaries: ranking, hazard ratios, recovery probabilities")
         ranking = guarded_summary("factor ranking", lambda: (

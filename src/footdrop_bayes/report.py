@@ -31,6 +31,7 @@ from .classical.cox_output import cox_output_table
 from .cohort import Cohort
 from .model import DEFAULT_SAMPLER_CONFIG
 from .output import check_output_folder, output_folder
+from .report_early import EarlyFigures
 from .report_figures import render_figures
 from .report_guard import Problems, attempt, problems_md
 from .report_text import report_markdown
@@ -115,7 +116,8 @@ def write_clinic_tables(a: Analysis, out: Path) -> None:
 
 
 def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
-                 figures: bool = True, say: Callable[[str], None] = print) -> Path:
+                 figures: bool = True, say: Callable[[str], None] = print,
+                 early=None) -> Path:
     """Write the output folder of an analysis (tables, posterior, figures, report.md).
 
     Parameters
@@ -133,6 +135,9 @@ def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
         Render the figures (PNG and PDF) and embed them.
     say : callable
         Where progress messages go.
+    early : report_early.EarlyFigures, optional
+        Figures already drawn while the analysis ran (``analyse(..., on_stage=early)``);
+        :func:`run_analysis` passes them.
     """
     out = Path(out)
     problems = Problems()
@@ -143,7 +148,8 @@ def write_report(a: Analysis, out: str | Path, *, overwrite: bool = False,
         captions = {}
         if figures:
             say("rendering figures")
-            captions = render_figures(a, stage / "figures", problems=problems)
+            captions = render_figures(a, stage / "figures", problems=problems,
+                                      early=early)
         else:
             problems.note("figures: not rendered (figures=False)")
         (stage / "report.md").write_text(safe_report_markdown(a, captions, problems))
@@ -205,18 +211,24 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
     ``<out>.posterior.nc`` (:func:`rescue_posterior`) before the error is raised.
     """
     out = check_output_folder(out, overwrite=overwrite)
-    a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
-                chains=chains, sampler=sampler, random_seed=seed, interval=interval,
-                progressbar=progressbar, say=say, target_accept=target_accept,
-                retry_target_accept=retry_target_accept,
-                parameterization=parameterization, reference=reference, per=per,
-                group_handling=group_handling, clinic_curves=clinic_curves,
-                model_config=model_config, withdrawal=withdrawal, deltas=deltas,
-                delta_by=delta_by, smooth=smooth, smooth_at=smooth_at,
-                smooth_comparison=smooth_comparison)
+    early = EarlyFigures.when_useful() if figures else None   # figures drawn ahead
     try:
-        write_report(a, out, overwrite=overwrite, figures=figures, say=say)
-    except BaseException:
-        rescue_posterior(a, out, say)
-        raise
+        a = analyse(cohort, group=group, bands=bands, units=units, draws=draws, tune=tune,
+                    chains=chains, sampler=sampler, random_seed=seed, interval=interval,
+                    progressbar=progressbar, say=say, target_accept=target_accept,
+                    retry_target_accept=retry_target_accept,
+                    parameterization=parameterization, reference=reference, per=per,
+                    group_handling=group_handling, clinic_curves=clinic_curves,
+                    model_config=model_config, withdrawal=withdrawal, deltas=deltas,
+                    delta_by=delta_by, smooth=smooth, smooth_at=smooth_at,
+                    smooth_comparison=smooth_comparison, on_stage=early)
+        try:
+            write_report(a, out, overwrite=overwrite, figures=figures, say=say,
+                         early=early)
+        except BaseException:
+            rescue_posterior(a, out, say)
+            raise
+    finally:
+        if early is not None:
+            early.close()
     return a

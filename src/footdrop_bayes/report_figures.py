@@ -17,7 +17,7 @@ from .model.prior_curves import prior_recovery_shares
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import curve_note, has_terms, posterior_curve_panels
-from .report_workers import failure_exception, idle_jobs, run_steps
+from .report_workers import default_jobs, failure_exception, idle_jobs, run_steps
 
 #: Figures that take longest to draw and write (CPU seconds on the bundled cohort: trace
 #: 3.9, Kaplan–Meier 3.3, prior predictive 2.0, posterior curves 1.4; the others < 1),
@@ -26,13 +26,72 @@ SLOW_FIRST = ("trace", "kaplan_meier", "prior_predictive", "posterior_curves",
               "withdrawal_sensitivity")
 
 
-def _kms(a: Analysis) -> dict:
-    terms = list(a.model.factors) + [c for c in a.cohort.numeric if c in a.bands]
-    group = getattr(a.model, "group", None)
+def km_terms(factors, numeric, bands, group) -> list[str]:
+    """Terms of the Kaplan–Meier figure: the factors, the banded numeric covariates and
+    the group."""
+    terms = list(factors) + [c for c in numeric if c in bands]
     if group and group not in terms:
         terms.append(group)
+    return terms
+
+
+def _kms(a: Analysis) -> dict:
+    terms = km_terms(a.model.factors, a.cohort.numeric, a.bands,
+                     getattr(a.model, "group", None))
     return {t: classical.kaplan_meier(a.cohort, by=t, alpha=1 - a.interval, bands=a.bands)
             for t in terms}
+
+
+def km_figure(cohort, kms: dict, logrank, interval: float):
+    """The Kaplan–Meier figure: a panel per term (``kms``), else the whole cohort."""
+    if not kms:
+        return plots.plot_kaplan_meier_panels(
+            {"all": classical.kaplan_meier(cohort, alpha=1 - interval)})
+    return plots.plot_kaplan_meier_panels(kms, p_values=logrank if len(logrank) else None)
+
+
+def prior_figure(model, cohort, interval: float, random_seed: int):
+    """The prior predictive check: cohort curves from the prior against Kaplan–Meier."""
+    return plots.plot_prior_predictive(
+        prior_recovery_shares(model, 500, random_seed=random_seed),
+        classical.kaplan_meier(cohort, alpha=1 - interval), time_unit=cohort.time_unit)
+
+
+def early_inputs(a: Analysis, random_seed: int) -> dict[str, dict]:
+    """What each figure drawn ahead (:mod:`.report_early`) must have been drawn from, to
+    be the figure this analysis would draw."""
+    model = a.model
+    terms = km_terms(model.factors, a.cohort.numeric, a.bands, getattr(model, "group", None))
+    return {"kaplan_meier": {"cohort": a.cohort, "terms": tuple(terms), "bands": a.bands,
+                             "logrank": a.logrank, "interval": a.interval},
+            "prior_predictive": {"model": model, "cohort": a.cohort,
+                                 "interval": a.interval, "seed": random_seed},
+            "trace": {"idata": model.idata}, "energy": {"idata": model.idata}}
+
+
+def render_one(draw, stem: str, folder: Path, formats, dpi: int) -> bool:
+    """Draw one figure with ``draw()`` and save it as ``folder/stem.<format>``.
+
+    No PNG is left without its PDF: a failure while saving removes the figure's files.
+    """
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from prior draws
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)   # arviz's API notices
+            fig = draw()
+    finally:
+        pymc_log.setLevel(level)
+    try:
+        plots.save_figure(fig, stem, formats=formats, dpi=dpi, directory=folder)
+    except BaseException:
+        for part in Path(folder).glob(f"{stem}.*"):
+            part.unlink()
+        raise
+    finally:
+        plt.close(fig)
+    return True
 
 
 def _prior_curve_kind(model) -> str:
@@ -50,7 +109,7 @@ def _prior_curve_kind(model) -> str:
 
 def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: int = 300,
                    random_seed: int = 0, problems: Problems | None = None,
-                   jobs: int | None = None) -> dict[str, str]:
+                   jobs: int | None = None, early=None) -> dict[str, str]:
     """Draw every figure of the report into ``folder``; return ``{stem: caption}``.
 
     Parameters
@@ -77,17 +136,20 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
         1 when the other core is busy; measured on a shared 2-core machine, 2 workers
         were slower than 1 in a fresh process at load 5, docs/performance.md). Without
         ``problems`` always in this process.
+    early : report_early.EarlyFigures, optional
+        With ``problems``: figures already being drawn while the analysis ran
+        (:mod:`~footdrop_bayes.report_early`). Each is taken from there when it was drawn
+        from this analysis's own inputs, formats and resolution; otherwise (or if its
+        process died) it is drawn here.
     """
     lvl = f"{100 * a.interval:g}%"
     model, unit = a.model, a.cohort.time_unit
     kms = attempt("Kaplan–Meier curves", lambda: _kms(a), problems) or {}
-    kms_fig = kms or {"all": classical.kaplan_meier(a.cohort, alpha=1 - a.interval)}
     band_note = (" Numeric covariates are shown in bands (" + ", ".join(a.bands) + ")."
                  if a.bands else "")
     drawers = {
         "kaplan_meier": (
-            lambda: plots.plot_kaplan_meier_panels(
-                kms_fig, p_values=a.logrank if kms and len(a.logrank) else None),
+            lambda: km_figure(a.cohort, kms, a.logrank, a.interval),
             f"Kaplan–Meier cumulative probability of recovery "
             f"{'by factor' if kms else 'of the whole cohort (no factors)'}, with pointwise {lvl} "
             f"confidence bands, numbers at risk and the log-rank p-value; withdrawn patients "
@@ -120,9 +182,7 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
             f"credible intervals, next to the Kaplan–Meier estimate (withdrawn censored) "
             f"and the study-style percentage (withdrawn excluded)."),
         "prior_predictive": (
-            lambda: plots.plot_prior_predictive(
-                prior_recovery_shares(model, 500, random_seed=random_seed),
-                classical.kaplan_meier(a.cohort, alpha=1 - a.interval), time_unit=unit),
+            lambda: prior_figure(model, a.cohort, a.interval, random_seed),
             "Prior predictive check: cohort recovery curves "
             + _prior_curve_kind(model) + " (50% and 90% bands, sample curves) against "
             "the observed Kaplan–Meier curve."),
@@ -158,43 +218,33 @@ def render_figures(a: Analysis, folder: Path, *, formats=("png", "pdf"), dpi: in
     if len(a.ranking) < 2:
         drawers.pop("factor_ranking")
     captions = {}
-    renders = {}
-    pymc_log = logging.getLogger("pymc")
-    for stem, (draw, _caption) in drawers.items():
-        def render(draw=draw, stem=stem):
-            level = pymc_log.level
-            pymc_log.setLevel(logging.WARNING)     # no "Sampling: [...]" from prior draws
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", FutureWarning)   # arviz's API notices
-                    fig = draw()
-            finally:
-                pymc_log.setLevel(level)
-            try:
-                plots.save_figure(fig, stem, formats=formats, dpi=dpi, directory=folder)
-            except BaseException:
-                for part in folder.glob(f"{stem}.*"):      # no PNG without its PDF
-                    part.unlink()
-                raise
-            finally:
-                plt.close(fig)
-            return True
-        renders[stem] = render
+    renders = {stem: partial(render_one, draw, stem, folder, formats, dpi)
+               for stem, (draw, _caption) in drawers.items()}
     if problems is None:                   # direct calls: in this process, errors raise
         return {stem: drawers[stem][1] for stem, render in renders.items() if render()}
     # the report: figures in parallel worker processes (report_workers), failures named
+    ahead = [] if early is None else [
+        stem for stem, inputs in early_inputs(a, random_seed).items()
+        if stem in renders and early.started(stem, inputs, formats, dpi)]
+    rest = [s for s in renders if s not in ahead]
     if jobs is None:
         try:
             jobs = max(1, int(os.environ.get("FOOTDROP_BAYES_FIGURE_JOBS", "1")))
         except ValueError:
             jobs = 1
         if "FOOTDROP_BAYES_FIGURE_JOBS" not in os.environ:    # cores free now (idle_jobs)
-            jobs = idle_jobs(len(renders))
+            # the figures still being drawn ahead are ours, not other processes' work
+            jobs = min(default_jobs(len(rest)),
+                       idle_jobs(len(rest)) + (early.running() if ahead else 0))
     # the longest steps start first (workers take steps in order), so no long figure
     # is left to one worker at the end; the captions keep the report's order
-    order = sorted(renders, key=lambda s: SLOW_FIRST.index(s) if s in SLOW_FIRST
+    order = sorted(rest, key=lambda s: SLOW_FIRST.index(s) if s in SLOW_FIRST
                    else len(SLOW_FIRST))
     failures = dict(zip(order, run_steps([renders[s] for s in order], jobs), strict=True))
+    for stem in ahead:
+        failures[stem] = early.take(stem, folder)
+        if failures[stem] is False:                  # its process died: draw it here
+            failures[stem] = run_steps([renders[stem]], 1)[0]
     for stem in renders:
         failure = failures[stem]
         if failure is None:

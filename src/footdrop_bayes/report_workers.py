@@ -23,6 +23,38 @@ from collections.abc import Callable, Sequence
 MAX_JOBS = 4
 
 _STEPS: Sequence[Callable[[], object]] = ()
+_WARM = {"done": False}
+
+
+def warm_up_drawing() -> None:
+    """Draw and write (PNG and PDF) one small figure in this process, once.
+
+    Called before the first fork of figure processes: what matplotlib loads on first
+    use (fonts and their TrueType subsetting for PDF, the PNG and PDF backends, text
+    metrics) is then loaded once and shared by every fork. Measured on the bundled
+    cohort's machine: a forked process's first small figure cost 1.2-1.5 s of CPU
+    without it and 0.46 s with it (0.84 s once, here).
+    """
+    if _WARM["done"]:
+        return
+    _WARM["done"] = True
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from .plots.style import journal_style, new_figure
+
+    with journal_style():
+        fig = new_figure("single", 1.0)
+        try:
+            ax = fig.add_subplot()
+            ax.plot([0, 1], [0, 1])
+            ax.set_title("Recovery")
+            ax.set_xlabel("Months")
+            for fmt in ("png", "pdf"):
+                fig.savefig(io.BytesIO(), format=fmt, dpi=300)
+        finally:
+            plt.close(fig)
 
 
 def default_jobs(n_steps: int) -> int:
@@ -126,6 +158,7 @@ def run_steps(steps: Sequence[Callable[[], object]], jobs: int | None = None
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        warm_up_drawing()
         for stream in (sys.stdout, sys.stderr):          # nothing buffered twice
             stream.flush()
         _STEPS = steps
