@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import arviz as az
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -360,6 +361,47 @@ def test_prior_predictive_from_model(fitted_model):
 
 
 # ------------------------------------------------------------------------ diagnostics
+
+
+def _rank_idata(divergent=()):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 200, 2)) + np.array([0.0, 3.0])
+    x[1] += 0.4                                   # one chain off: uneven ranks
+    diverging = np.zeros((4, 200), bool)
+    for c, d in divergent:
+        diverging[c, d] = True
+    return az.from_dict(posterior={"x": x, "s": rng.gamma(2.0, size=(4, 200))},
+                        sample_stats={"diverging": diverging})
+
+
+def test_trace_rank_panels_are_arviz_rank_plots():
+    """The fast default draws the same rank densities as ArviZ's own rank plot."""
+    idata = _rank_idata()
+    fig = plots.plot_trace(idata, var_names=["x", "s"])
+    ours = sorted((round(x, 9), round(y, 9)) for line in fig.axes[1].get_lines()
+                  if line.get_marker() == "o" for x, y in line.get_xydata())
+    _, ax = plt.subplots()
+    for k in range(2):                    # ArviZ: one rank plot per element, same axes
+        az.plot_rank(idata.posterior["x"].values[..., k], kind="vlines", ax=ax)
+    theirs = sorted((round(x, 9), round(y, 9)) for line in ax.get_lines()
+                    if line.get_marker() == "o" for x, y in line.get_xydata())
+    assert len(ours) == 2 * 4 * int(np.ceil(2 * np.log2(200)) + 1)
+    assert ours == theirs
+    level = [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "--"]
+    assert level and level[0].get_ydata()[0] == pytest.approx(np.mean([y for _, y in ours]))
+    assert fig.axes[1].xaxis.get_tick_params().get("labelbottom") is False   # one scale,
+    assert fig.axes[3].xaxis.get_tick_params().get("labelbottom") is not False  # at bottom
+    assert fig.axes[3].get_xlabel() == "Rank (all chains)"
+
+
+def test_trace_marks_divergent_draws_under_the_densities():
+    idata = _rank_idata(divergent=[(0, 5), (2, 17), (2, 18)])
+    fig = plots.plot_trace(idata, var_names=["x"])
+    (marks,) = [line for line in fig.axes[0].get_lines() if line.get_marker() == "|"]
+    want = np.sort(idata.posterior["x"].values[[0, 2, 2], [5, 17, 18]].ravel())
+    np.testing.assert_allclose(np.sort(marks.get_xdata()), want)
+    fig = plots.plot_trace(_rank_idata(), var_names=["x"])
+    assert not [line for line in fig.axes[0].get_lines() if line.get_marker() == "|"]
 
 
 def test_trace_and_energy(fitted_model, tmp_path):
