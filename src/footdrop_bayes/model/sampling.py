@@ -57,11 +57,15 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
         if compiled is None:
             compiled, _ = compile_nutpie(model, config["nutpie_backend"])
         t0 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                              seed=seed, progress_bar=progress, save_warmup=False,
-                              target_accept=float(config["target_accept"]),
-                              low_rank_modified_mass_matrix=bool(config["nutpie_low_rank"]))
+        running = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
+                                cores=cores, seed=seed, progress_bar=progress,
+                                save_warmup=False, blocking=False,
+                                target_accept=float(config["target_accept"]),
+                                low_rank_modified_mass_matrix=bool(
+                                    config["nutpie_low_rank"]))
+        idata = _wait(running)
         seconds = time.perf_counter() - t0
+        _check_complete(idata, chains, draws)
         from .expand import expand_posterior
 
         idata.posterior = expand_posterior(idata.posterior, model)
@@ -81,3 +85,31 @@ def run_sampler(model: pm.Model, config: dict, random_seed=None, compiled=None):
         if group in idata.groups():
             del idata[group]
     return idata, seconds, compiled
+
+
+def _wait(running):
+    """The draws of a running nutpie sampler; an interrupt stops it and is raised.
+
+    ``nutpie.sample(blocking=True)`` answers Ctrl-C by returning the draws made so far
+    (NaN-padded, some chains empty), which would then be summarised as a finished fit;
+    an interrupted fit is no fit.
+    """
+    try:
+        return running.wait()
+    except KeyboardInterrupt:
+        running.cancel()
+        raise
+
+
+def _check_complete(idata, chains: int, draws: int) -> None:
+    """Refuse draws that stopped short (``RuntimeError``), whatever stopped them."""
+    post = idata.posterior
+    got = (post.sizes.get("chain", 0), post.sizes.get("draw", 0))
+    empty = [v for v in post.data_vars
+             if post[v].size and bool(np.isnan(post[v].values).all(axis=tuple(
+                 range(1, post[v].ndim))).any())]
+    if got != (chains, draws) or empty:
+        raise RuntimeError(f"the sampler stopped early: {got[0]} chains x {got[1]} draws "
+                           f"of {chains} x {draws}" + (f", chains without draws of {empty}"
+                                                       if empty else "")
+                           + "; nothing was summarised - sample again")
