@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from matplotlib.collections import PathCollection
 from PIL import Image
 
 import footdrop_bayes as fb
@@ -378,8 +379,8 @@ def test_trace_rank_panels_are_arviz_rank_plots():
     """The fast default draws the same rank densities as ArviZ's own rank plot."""
     idata = _rank_idata()
     fig = plots.plot_trace(idata, var_names=["x", "s"])
-    ours = sorted((round(x, 9), round(y, 9)) for line in fig.axes[1].get_lines()
-                  if line.get_marker() == "o" for x, y in line.get_xydata())
+    ours = sorted((round(x, 9), round(y, 9)) for points in fig.axes[1].collections
+                  if isinstance(points, PathCollection) for x, y in points.get_offsets())
     _, ax = plt.subplots()
     for k in range(2):                    # ArviZ: one rank plot per element, same axes
         az.plot_rank(idata.posterior["x"].values[..., k], kind="vlines", ax=ax)

@@ -102,3 +102,40 @@ def test_busy_elsewhere_counts_other_processes_not_this_one():
     finally:
         spinner.kill()
     assert measured >= 0.7                                # one core spinning elsewhere
+
+
+def test_load_since_a_snapshot_needs_no_wait_and_counts_other_processes():
+    import subprocess
+    import sys
+    import time
+
+    from footdrop_bayes import report_workers
+
+    start = report_workers.cpu_snapshot()
+    if start is None:
+        pytest.skip("no /proc/stat")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.6)
+        t0 = time.monotonic()
+        measured = report_workers.busy_elsewhere(0.2, since=start)
+        waited = time.monotonic() - t0
+    finally:
+        spinner.kill()
+    assert waited < 0.1                                   # measured since the snapshot
+    assert measured >= 0.5                                # one core spinning elsewhere
+
+
+def test_no_figures_drawn_ahead_when_another_process_keeps_a_core_busy(monkeypatch):
+    from footdrop_bayes import report_workers
+    from footdrop_bayes.report_early import BUSY_MAX, EarlyFigures
+
+    monkeypatch.delenv("FOOTDROP_BAYES_FIGURE_JOBS", raising=False)
+    monkeypatch.delenv("FOOTDROP_BAYES_EARLY_FIGURES", raising=False)
+    monkeypatch.setattr(report_workers, "default_jobs", lambda n: 2)
+    monkeypatch.setattr(report_workers, "busy_elsewhere", lambda **kw: BUSY_MAX + 0.3)
+    assert EarlyFigures.when_useful() is None
+    monkeypatch.setattr(report_workers, "busy_elsewhere", lambda **kw: 0.1)
+    assert isinstance(EarlyFigures.when_useful(), EarlyFigures)
+    monkeypatch.setenv("FOOTDROP_BAYES_EARLY_FIGURES", "0")
+    assert EarlyFigures.when_useful() is None

@@ -33,12 +33,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Scheduling priority added to the processes started before sampling, so that they take
-#: the cores the analysis leaves idle and never slow compilation or sampling (measured at
-#: the same priority, the bundled cohort's compilation and sampling took twice as long).
+#: the core the analysis leaves idle and little from compilation and sampling (measured
+#: at the same priority, the bundled cohort's compilation and sampling took twice as
+#: long; at this one a fresh-clone trial saw sampling 3.3-4.2 s -> 3.9-6.2 s).
 #: After sampling the analysis is single-threaded, and the trace plot (the longest
 #: figure) is drawn at normal priority: niced, it was starved by the report's own figure
 #: workers and finished last, alone on one core.
 NICE = 10
+
+#: Most cores other processes may keep busy for the figures to be drawn ahead: they use
+#: the core the analysis leaves idle, and when another process already uses it they
+#: only competed with it and with the analysis (a fresh-clone trial measured the demo 5-7 s
+#: slower with them under load, about 2 s faster without load).
+BUSY_MAX = 0.5
 
 #: Figures each stage of ``analyse`` makes possible.
 STAGE_FIGURES = {"classical": ("kaplan_meier",), "model": ("prior_predictive",),
@@ -96,16 +103,22 @@ class EarlyFigures:
     def when_useful(cls, **kwargs) -> EarlyFigures | None:
         """An instance where a second core can draw beside the analysis, else None.
 
-        None without ``fork``, with a single usable core, with the figures kept in
-        one process (``FOOTDROP_BAYES_FIGURE_JOBS=1``) or with
+        None without ``fork``, with a single usable core, when other processes kept
+        more than :data:`BUSY_MAX` cores busy since the command started
+        (:func:`~footdrop_bayes.report_workers.busy_elsewhere`), with the figures kept
+        in one process (``FOOTDROP_BAYES_FIGURE_JOBS=1``) or with
         ``FOOTDROP_BAYES_EARLY_FIGURES=0``.
         """
-        from .report_workers import default_jobs
+        from . import report_workers as rw
 
         if (os.environ.get("FOOTDROP_BAYES_FIGURE_JOBS", "").strip() == "1"
-                or os.environ.get("FOOTDROP_BAYES_EARLY_FIGURES", "").strip() == "0"):
+                or os.environ.get("FOOTDROP_BAYES_EARLY_FIGURES", "").strip() == "0"
+                or rw.default_jobs(2) < 2):
             return None
-        return cls(**kwargs) if default_jobs(2) > 1 else None
+        others = rw.busy_elsewhere(since=rw.START)      # since the command started
+        if others is not None and others > BUSY_MAX:
+            return None
+        return cls(**kwargs)
 
     # ------------------------------------------------------------------ the hook
     def __call__(self, stage: str, **inputs) -> None:

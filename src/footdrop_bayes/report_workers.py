@@ -69,31 +69,54 @@ def default_jobs(n_steps: int) -> int:
     return max(1, min(cores, MAX_JOBS, n_steps))
 
 
-def busy_elsewhere(window: float = 0.2) -> float | None:
-    """Cores kept busy by other processes over the next ``window`` seconds, or ``None``.
+def _busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (``/proc/stat``)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    idle = fields[3] + fields[4]                         # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot() -> tuple[float, float, float] | None:
+    """``(own CPU s, machine CPU s, time)`` now, or None without ``/proc/stat``."""
+    import time
+
+    try:
+        return sum(os.times()[:2]), _busy_seconds(), time.monotonic()
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+#: The machine's CPU when this module was first imported (a command's start): the load
+#: of other processes is then measured over the whole run so far, without waiting.
+START = cpu_snapshot()
+
+
+def busy_elsewhere(window: float = 0.2, since=None) -> float | None:
+    """Cores kept busy by other processes, or ``None``.
 
     Read from ``/proc/stat`` (CPU time of every process) minus this process's own CPU
-    time (``os.times``) over the window, so this process's own recent work never counts
-    (the 1-minute load average still carries the sampler's threads for a minute after
+    time (``os.times``) over ``window`` seconds from now, or since the snapshot ``since``
+    (:func:`cpu_snapshot`, e.g. :data:`START`) when at least ``window`` seconds have
+    passed since it, without waiting. This process's own recent work never counts (the
+    1-minute load average still carries the sampler's threads for a minute after
     sampling: after a 25 s fit of 5,000 patients it read 1.4-2.5 on an idle 2-core
     machine, and the figures were drawn by one worker instead of two). ``None`` where
     ``/proc/stat`` cannot be read (not Linux).
     """
     import time
 
-    def busy_seconds() -> float:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:9]]
-        idle = fields[3] + fields[4]                         # idle + iowait
-        return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
-
-    try:
-        own0, all0, t0 = sum(os.times()[:2]), busy_seconds(), time.monotonic()
+    first = since
+    if first is None or time.monotonic() - first[2] < window:
+        first = cpu_snapshot()
+        if first is None:
+            return None
         time.sleep(window)
-        own1, all1, t1 = sum(os.times()[:2]), busy_seconds(), time.monotonic()
-    except (OSError, ValueError, IndexError, AttributeError):
+    last = cpu_snapshot()
+    if last is None:
         return None
-    return max(0.0, ((all1 - all0) - (own1 - own0)) / max(t1 - t0, 1e-9))
+    own, busy = last[0] - first[0], last[1] - first[1]
+    return max(0.0, (busy - own) / max(last[2] - first[2], 1e-9))
 
 
 def idle_jobs(n_steps: int) -> int:

@@ -119,24 +119,29 @@ def _rank_trace(idata, names: list[str], axes: np.ndarray, colors: list) -> None
     for ax in axes[:-1, 1]:             # one rank scale: labelled once, at the bottom
         ax.tick_params(labelbottom=False)
     axes[-1, 1].set_xlabel("Rank (all chains)")
+    engine = axes[0, 0].figure.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(hspace=0.12)          # each title nearer its own panel than the last
 
 
 def _densities(ax, values: np.ndarray, colors: list, diverging) -> None:
-    """Per chain, the KDE of every element (one line collection per chain)."""
+    """Per element, the KDE of each chain (one line collection per element, chains in
+    order, as ArviZ interleaves them); divergent draws marked under the curves."""
     from matplotlib.collections import LineCollection
 
-    for c, color in enumerate(colors):
-        curves = [np.column_stack(az.kde(values[c, :, k])) for k in range(values.shape[2])]
-        ax.add_collection(LineCollection(curves, colors=color, linewidths=0.8))
+    n_chains = values.shape[0]
+    for k in range(values.shape[2]):
+        curves = [np.column_stack(az.kde(values[c, :, k])) for c in range(n_chains)]
+        ax.add_collection(LineCollection(curves, colors=colors, linewidths=0.8))
     ax.autoscale_view()
-    ax.set_ylim(bottom=0)
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top)
     ax.set_yticks([])
     if diverging is not None and diverging.any():
-        bottom = ax.get_ylim()[0]
+        ax.set_ylim(-0.08 * top, top)              # room for the marks inside the axes
         marks = values[diverging].ravel()
-        ax.plot(marks, np.full(marks.shape, bottom), marker="|", color="black",
-                markeredgewidth=1.2, markersize=8, linestyle="none", zorder=0.6,
-                clip_on=False)
+        ax.plot(marks, np.full(marks.shape, -0.04 * top), marker="|", color="black",
+                markeredgewidth=1.0, markersize=5, linestyle="none", zorder=0.6)
 
 
 def _rank_vlines(ax, values: np.ndarray, colors: list, bins: int) -> None:
@@ -155,13 +160,16 @@ def _rank_vlines(ax, values: np.ndarray, colors: list, bins: int) -> None:
             dens[k, c] = counts / (counts.sum() * np.diff(edges))
     centres = (edges[1:] + edges[:-1]) / 2
     level = dens.mean()
-    for c, color in enumerate(colors):
-        heights = dens[:, c, :].ravel()
-        xs = np.tile(centres, n_elements)
+    chain_of = np.repeat(np.arange(n_chains), bins)            # one element's points
+    for k in range(n_elements):        # element by element, chains in order (as ArviZ)
+        heights = dens[k].ravel()
+        xs = np.tile(centres, n_chains)
         segments = np.stack([np.column_stack([xs, np.full(xs.shape, level)]),
                              np.column_stack([xs, heights])], axis=1)
-        ax.add_collection(LineCollection(segments, colors=color, linewidths=2))
-        ax.plot(xs, heights, marker="o", linestyle="none", color=color)
+        point_colors = [colors[c] for c in chain_of]
+        ax.add_collection(LineCollection(segments, colors=point_colors, linewidths=2))
+        ax.scatter(xs, heights, c=point_colors, s=plt.rcParams["lines.markersize"] ** 2,
+                   linewidths=0, zorder=2.1)
     ax.axhline(level, linestyle="--", color="k")
     ax.set_xlim(edges[0] - 0.02 * edges[-1], edges[-1] * 1.02)
     ax.set_ylim(0, 2 * level)
