@@ -47,17 +47,11 @@ NICE = 10
 #: slower with them under load, about 2 s faster without load).
 BUSY_MAX = 0.5
 
-#: Figures each stage of ``analyse`` makes possible.
-STAGE_FIGURES = {"classical": ("kaplan_meier",), "model": ("prior_predictive",),
-                 "sampled": ("trace", "energy")}
-
-
 @dataclass
 class _Job:
     process: object
     conn: object
     inputs: dict
-    stems: tuple
     results: dict | None = None
 
 
@@ -135,23 +129,17 @@ class EarlyFigures:
         from . import report_figures as rf
 
         if stage == "classical":
-            terms = rf.km_terms(x["factors"], x["cohort"].numeric, x["bands"], x["group"])
-            inputs = {"cohort": x["cohort"], "terms": tuple(terms), "bands": x["bands"],
-                      "logrank": x["logrank"], "interval": x["interval"]}
-
-            def km():
-                from . import classical
-
-                kms = {t: classical.kaplan_meier(x["cohort"], by=t, alpha=1 - x["interval"],
-                                                 bands=x["bands"]) for t in terms}
-                return rf.km_figure(x["cohort"], kms, x["logrank"], x["interval"])
-            return {"kaplan_meier": km}, inputs
+            inputs = rf.km_inputs(x["cohort"], x["factors"], x["group"], x["bands"],
+                                  x["logrank"], x["interval"])
+            return {"kaplan_meier": lambda: rf.km_figure(
+                inputs["cohort"], rf.kaplan_meiers(inputs["cohort"], inputs["terms"],
+                                                   inputs["bands"], inputs["interval"]),
+                inputs["logrank"], inputs["interval"])}, inputs
         if stage == "model":
-            model, cohort, interval = x["model"], x["cohort"], x["interval"]
-            inputs = {"model": model, "cohort": cohort, "interval": interval,
-                      "seed": self.random_seed}
+            inputs = rf.prior_inputs(x["model"], x["cohort"], x["interval"],
+                                     self.random_seed)
             return {"prior_predictive": lambda: rf.prior_figure(
-                model, cohort, interval, self.random_seed)}, inputs
+                x["model"], x["cohort"], x["interval"], self.random_seed)}, inputs
         if stage == "sampled":
             idata = x["model"].idata
             return {"trace": lambda: plots.plot_trace(idata),
@@ -189,7 +177,7 @@ class EarlyFigures:
         process = ctx.Process(target=child, daemon=True)
         process.start()
         send.close()
-        job = _Job(process, recv, inputs, tuple(draws))
+        job = _Job(process, recv, inputs)
         for stem in draws:
             self._jobs[stem] = job
 

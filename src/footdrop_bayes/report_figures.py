@@ -35,11 +35,27 @@ def km_terms(factors, numeric, bands, group) -> list[str]:
     return terms
 
 
+def kaplan_meiers(cohort, terms, bands, interval: float) -> dict:
+    """Kaplan–Meier estimates by each term, numeric covariates in their bands."""
+    return {t: classical.kaplan_meier(cohort, by=t, alpha=1 - interval, bands=bands)
+            for t in terms}
+
+
 def _kms(a: Analysis) -> dict:
     terms = km_terms(a.model.factors, a.cohort.numeric, a.bands,
                      getattr(a.model, "group", None))
-    return {t: classical.kaplan_meier(a.cohort, by=t, alpha=1 - a.interval, bands=a.bands)
-            for t in terms}
+    return kaplan_meiers(a.cohort, terms, a.bands, a.interval)
+
+
+def km_inputs(cohort, factors, group, bands, logrank, interval: float) -> dict:
+    """What the Kaplan–Meier figure is drawn from (:func:`km_figure`)."""
+    return {"cohort": cohort, "terms": tuple(km_terms(factors, cohort.numeric, bands, group)),
+            "bands": bands, "logrank": logrank, "interval": interval}
+
+
+def prior_inputs(model, cohort, interval: float, random_seed: int) -> dict:
+    """What the prior predictive check is drawn from (:func:`prior_figure`)."""
+    return {"model": model, "cohort": cohort, "interval": interval, "seed": random_seed}
 
 
 def km_figure(cohort, kms: dict, logrank, interval: float):
@@ -61,11 +77,9 @@ def early_inputs(a: Analysis, random_seed: int) -> dict[str, dict]:
     """What each figure drawn ahead (:mod:`.report_early`) must have been drawn from, to
     be the figure this analysis would draw."""
     model = a.model
-    terms = km_terms(model.factors, a.cohort.numeric, a.bands, getattr(model, "group", None))
-    return {"kaplan_meier": {"cohort": a.cohort, "terms": tuple(terms), "bands": a.bands,
-                             "logrank": a.logrank, "interval": a.interval},
-            "prior_predictive": {"model": model, "cohort": a.cohort,
-                                 "interval": a.interval, "seed": random_seed},
+    return {"kaplan_meier": km_inputs(a.cohort, model.factors, getattr(model, "group", None),
+                                      a.bands, a.logrank, a.interval),
+            "prior_predictive": prior_inputs(model, a.cohort, a.interval, random_seed),
             "trace": {"idata": model.idata}, "energy": {"idata": model.idata}}
 
 

@@ -105,9 +105,8 @@ def _check_complete(idata, chains: int, draws: int) -> None:
     """Refuse draws that stopped short (``RuntimeError``), whatever stopped them."""
     post = idata.posterior
     got = (post.sizes.get("chain", 0), post.sizes.get("draw", 0))
-    empty = [v for v in post.data_vars
-             if post[v].size and bool(np.isnan(post[v].values).all(axis=tuple(
-                 range(1, post[v].ndim))).any())]
+    empty = [v for v in post.data_vars if post[v].size and
+             np.isnan(post[v].values.reshape(got[0], -1)).all(axis=1).any()]
     if got != (chains, draws) or empty:
         raise RuntimeError(f"the sampler stopped early: {got[0]} chains x {got[1]} draws "
                            f"of {chains} x {draws}" + (f", chains without draws of {empty}"

@@ -116,16 +116,24 @@ def journal_style(style: bool | Mapping | None = None):
         the journal style; ``False``: leave rcParams alone; a mapping: the journal style
         updated with these rcParams (e.g. ``{"font.size": 9}``).
     """
+    rc = _style_rc(style)
+    if rc is None:
+        yield
+        return
+    with mpl.rc_context(rc):
+        yield
+
+
+def _style_rc(style) -> dict | None:
+    """The rcParams ``style`` stands for (see :func:`journal_style`); None when off."""
     if style is None:
         style = _STATE["enabled"]
     if style is False:
-        yield
-        return
+        return None
     rc = dict(JOURNAL_RC)
     if isinstance(style, Mapping):
         rc.update(style)
-    with mpl.rc_context(rc):
-        yield
+    return rc
 
 
 def styled(func):
@@ -242,15 +250,11 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png", "pdf"),
 @contextlib.contextmanager
 def _saving_style(style):
     """The :data:`SAVE_RC` part of :func:`journal_style`."""
-    if style is None:
-        style = _STATE["enabled"]
-    if style is False:
+    rc = _style_rc(style)
+    if rc is None:
         yield
         return
-    rc = {k: JOURNAL_RC[k] for k in SAVE_RC}
-    if isinstance(style, Mapping):
-        rc.update({k: v for k, v in style.items() if k in SAVE_RC})
-    with mpl.rc_context(rc):
+    with mpl.rc_context({k: rc[k] for k in SAVE_RC}):
         yield
 
 
