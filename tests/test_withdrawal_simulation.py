@@ -24,7 +24,11 @@ def test_default_is_the_cohort_of_before():
     sim = fb.simulate_cohort(300, random_seed=5)
     assert _sha(sim.visits.to_csv(index=False)) == "d56ccbade7aa3e7c"
     assert _sha(sim.patients.to_csv(index=False)) == "e4f16240e575c1db"
-    assert _sha(json.dumps(sim.truth["recovery_time"], sort_keys=True)) == "a11112de549de4ed"
+    # the latent times to 9 decimals: their last bits follow numpy's exp/log, which
+    # changed between numpy releases (v0.1's code gives these same times with numpy 2.4)
+    latent = {k: None if v is None else round(float(v), 9)
+              for k, v in sim.truth["recovery_time"].items()}
+    assert _sha(json.dumps(latent, sort_keys=True)) == "9afb5a794aaa09ba"
     for same in (None, "random", {"delta": 0.0}):
         other = fb.simulate_cohort(300, random_seed=5, withdrawal=same)
         pd.testing.assert_frame_equal(other.visits, sim.visits)
