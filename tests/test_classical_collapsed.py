@@ -45,6 +45,9 @@ def test_km_equals_unweighted_lifelines(cohort, ci):
         inside = (got["survival"] < 1) & (got["survival"] > 0)
         np.testing.assert_allclose(got["survival_low"][inside], band[inside, 0], rtol=1e-10)
         np.testing.assert_allclose(got["survival_high"][inside], band[inside, 1], rtol=1e-10)
+    # every patient at risk recovered (S = 0): no band; before any recovery: the point 1
+    assert got.loc[got["survival"] <= 0, ["survival_low", "survival_high"]].isna().all().all()
+    assert (got.loc[got["survival"] >= 1, ["survival_low", "survival_high"]] == 1).all().all()
     assert list(got["at_risk"]) == [int((t >= g).sum()) for g in cohort.grid]
     assert list(got["events"]) == [int(((t == g) & e).sum()) for g in cohort.grid]
     assert list(got["censored"]) == [int(((t == g) & ~e).sum()) for g in cohort.grid]
@@ -122,3 +125,32 @@ def test_vectorised_schoenfeld_residuals_equal_lifelines(cohort):
     np.testing.assert_allclose(res.ph_test["p_value"].to_numpy(),
                                lifelines_ph["p"].reindex(res.ph_test.index).to_numpy(),
                                rtol=1e-8)
+
+
+@pytest.mark.parametrize("ci", ["log-log", "log", "plain"])
+def test_km_band_is_not_estimable_once_everyone_at_risk_recovered(ci):
+    """Four patients, all recovered by month 3: 100 % with no band from month 3 (R's
+    survfit gives NA there too), a finite band before, the point 1 before month 1."""
+    grid = np.arange(7.0)
+    got = fit_km(np.array([1.0, 2, 2, 3]), np.ones(4, bool), grid, 0.05, ci)
+    assert list(got["survival"]) == pytest.approx([1, 0.75, 0.25, 0, 0, 0, 0])
+    assert got.loc[3.0:, ["survival_low", "survival_high"]].isna().all().all()
+    inside = got.loc[1.0:2.0]
+    assert (inside["survival_low"] < inside["survival"]).all()
+    assert (inside["survival"] < inside["survival_high"]).all()
+    assert (got.loc[0.0, ["survival_low", "survival_high"]] == 1).all()
+
+
+def test_km_cells_say_not_estimable():
+    import pandas as pd
+
+    from footdrop_bayes.report_text import _km_cell
+    from footdrop_bayes.summaries.export import _with_interval
+
+    row = pd.Series({"percent_km": 100.0, "percent_km_low": np.nan,
+                     "percent_km_high": np.nan})
+    assert _km_cell(row) == "100.0 (CI not estimable)"
+    assert _km_cell(pd.Series({"percent_km": 75.0, "percent_km_low": 30.2,
+                               "percent_km_high": 96.1})) == "75.0 (30.2–96.1)"
+    assert _with_interval([1.0], [np.nan], [np.nan], lambda x: f"{100 * x:.1f}") == \
+        ["100.0 (not estimable)"]

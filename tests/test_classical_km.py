@@ -44,8 +44,15 @@ def test_waltons_matches_lifelines(waltons):
         np.testing.assert_allclose(got["recovered"], 1 - kmf.survival_function_.iloc[:, 0],
                                    atol=1e-12)
         band = kmf.confidence_interval_survival_function_
-        np.testing.assert_allclose(got["recovered_high"], 1 - band.iloc[:, 0], atol=1e-12)
-        np.testing.assert_allclose(got["recovered_low"], 1 - band.iloc[:, 1], atol=1e-12)
+        # lifelines' band, except where every patient at risk recovered (S = 0): there
+        # lifelines gives the zero-width (0, 0) and we give NaN, "not estimable", as R
+        left = (kmf.survival_function_.iloc[:, 0] > 0).to_numpy()
+        np.testing.assert_allclose(got["recovered_high"][left], 1 - band.iloc[left, 0],
+                                   atol=1e-12)
+        np.testing.assert_allclose(got["recovered_low"][left], 1 - band.iloc[left, 1],
+                                   atol=1e-12)
+        assert np.isnan(got["recovered_low"][~left]).all()
+        assert np.isnan(got["recovered_high"][~left]).all()
         et = kmf.event_table
         np.testing.assert_array_equal(got["at_risk"].sel(time=et.index), et["at_risk"])
         np.testing.assert_array_equal(got["events"].sel(time=et.index), et["observed"])
@@ -72,10 +79,12 @@ def test_tiny_hand_computed(tiny):
     log = kaplan_meier(tiny, ci="log").sel(time=3)
     assert log["recovered_low"].item() == pytest.approx(1 - min(1, 4 / 9 * np.exp(z / 2)))
     assert log["recovered_high"].item() == pytest.approx(1 - 4 / 9 * np.exp(-z / 2))
-    # everyone recovered at t = 5: the band collapses onto the estimate (no NaN, no [0, 0])
+    # everyone recovered at t = 5: 100 %, band not estimable (Greenwood divides by
+    # n - d = 0; R's survfit gives NA), neither a zero-width [100, 100] nor [0, 0]
     for ci in ("log-log", "log", "plain"):
         end = kaplan_meier(tiny, ci=ci).sel(time=5)
-        assert end["recovered_low"].item() == end["recovered_high"].item() == 1.0
+        assert end["recovered"].item() == 1.0
+        assert np.isnan(end["recovered_low"].item()) and np.isnan(end["recovered_high"].item())
     med = median_recovery(tiny, ci="plain").loc["all"]
     assert med["median"] == 3.0
     assert med["summary"].startswith("3 (")

@@ -72,7 +72,10 @@ def test_study_table_counts_and_km(study_cohort):
     for lv in km["cause"].values:
         row = tab.loc[("cause", lv)]
         assert row["percent_km"] == pytest.approx(100 * km["recovered"].sel(cause=lv).item())
-        assert row["percent_km_low"] <= row["percent_km"] <= row["percent_km_high"]
+        if row["percent_km"] < 100:
+            assert row["percent_km_low"] <= row["percent_km"] <= row["percent_km_high"]
+        else:                     # everyone at risk recovered: Greenwood undefined
+            assert np.isnan(row["percent_km_low"]) and np.isnan(row["percent_km_high"])
     lr = logrank(study_cohort)
     assert tab.loc[("site", "root"), "p_logrank"] == pytest.approx(lr.loc["site", "p_value"])
 

@@ -255,6 +255,15 @@ def test_divergences_at_small_scale_point_to_the_centred_clinic_block():
     json.dumps(d)     # the diagnostics dict goes to diagnostics.json
 
 
+def test_rhat_text_shows_which_side_of_the_threshold_it_is_on():
+    from footdrop_bayes.model.diagnostics import format_rhat
+
+    assert format_rhat(1.0043) == "1.004"
+    assert format_rhat(1.0102) == "1.0102"         # "1.010" would read as below 1.01
+    assert format_rhat(1.0098) == "1.0098"
+    assert format_rhat(1.234) == "1.234" and format_rhat(float("nan")) == "nan"
+
+
 def test_rhat_and_ess_attributed_to_the_parameter_that_misses():
     idata, _ = _synthetic("small", "centred")
     d = compute_diagnostics(idata)

@@ -153,7 +153,8 @@ def test_km_recovery_small_hand_case():
     km, low, high = km_recovery(pd.Series([1.0, 2, 2, 3]), pd.Series([True, True, False, True]),
                                 [1, 2, 3, 5])
     np.testing.assert_allclose(km, [0.25, 0.5, 1.0, 1.0])
-    assert np.all(low <= km) and np.all(km <= high)
+    assert np.all(low[:2] <= km[:2]) and np.all(km[:2] <= high[:2])
+    assert np.isnan(low[2:]).all() and np.isnan(high[2:]).all()    # 100 %: not estimable
     empty = km_recovery(pd.Series([], dtype=float), pd.Series([], dtype=bool), [1, 2])
     assert np.isnan(empty[0]).all()
 

@@ -9,7 +9,7 @@ from . import summaries
 from .analysis import Analysis
 from .classical.cox import describe_group_handling
 from .classical.cox_output import cox_output_table, not_estimable_note
-from .model.diagnostics import advice, retry_sentence, where
+from .model.diagnostics import advice, format_rhat, retry_sentence, where
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import level_rows, mix_notes, terms_phrase
@@ -26,6 +26,16 @@ def _plain_md(df: pd.DataFrame) -> str:
 
 def _pct(x: float) -> str:
     return "" if pd.isna(x) else f"{x:.1f}"
+
+
+def _km_cell(r) -> str:
+    """Kaplan–Meier percentage and its CI; "CI not estimable" at 100 % (fit_km)."""
+    if pd.isna(r["percent_km"]):
+        return ""
+    if pd.isna(r["percent_km_low"]) or pd.isna(r["percent_km_high"]):
+        return f"{_pct(r['percent_km'])} (CI not estimable)"
+    return (f"{_pct(r['percent_km'])} ({_pct(r['percent_km_low'])}–"
+            f"{_pct(r['percent_km_high'])})")
 
 
 def _p(x: float) -> str:
@@ -48,9 +58,7 @@ def study_table_md(t: pd.DataFrame, interval: float) -> str:
                                                          f"{int(r['analysed'])}",
             "% (withdrawn excluded)": _pct(r["percent_excluding_withdrawn"]),
             "p (study's test)": _p(r["p_excluding_withdrawn"]),
-            f"% Kaplan–Meier ({lvl} CI), withdrawn censored":
-                f"{_pct(r['percent_km'])} ({_pct(r['percent_km_low'])}–"
-                f"{_pct(r['percent_km_high'])})",
+            f"% Kaplan–Meier ({lvl} CI), withdrawn censored": _km_cell(r),
             "p (log-rank)": _p(r["p_logrank"]),
         })
     return summaries.to_markdown(pd.DataFrame(rows))
@@ -68,7 +76,7 @@ def diagnostics_md(d: dict) -> str:
     retried = retry_sentence(d)
     if retried:
         verdict += " " + retried + "."
-    nums = (f"Divergences: {d['divergences']}; max R-hat: {d['max_rhat']:.3f}; "
+    nums = (f"Divergences: {d['divergences']}; max R-hat: {format_rhat(d['max_rhat'])}; "
             f"min bulk ESS: {d['min_ess_bulk']:.0f}; min tail ESS: {d['min_ess_tail']:.0f}; "
             f"min E-BFMI: {d.get('min_bfmi', np.nan):.2f}.")
     par = (d.get("settings") or {}).get("parameterization") or {}

@@ -15,8 +15,11 @@ Confidence bands (pointwise, level :math:`1 - \alpha`) use Greenwood's variance
 - ``"log"`` (R ``survfit``'s default): :math:`\hat S \exp(\pm z \sigma)`, capped at 1;
 - ``"plain"`` (the linear Greenwood band): :math:`\hat S (1 \pm z \sigma)`, clipped to [0, 1].
 
-Where :math:`\hat S = 1` (before the first recovery) or :math:`\hat S = 0` (everyone
-still at risk recovered) the band collapses onto the estimate.
+Before the first recovery (:math:`\hat S = 1`) the band is the point 1. Where everyone
+still at risk has recovered (:math:`\hat S = 0`, 100 % recovered) Greenwood's variance is
+undefined (its last term divides by :math:`n_j - d_j = 0`) and the band is NaN, "not
+estimable", as in R's ``survfit``: a band of zero width there would claim certainty that
+a handful of patients cannot give.
 """
 
 from __future__ import annotations
@@ -86,10 +89,9 @@ def fit_km(t: np.ndarray, e: np.ndarray, grid: np.ndarray, alpha: float,
             lo, hi = s * np.exp(-z * sd), np.minimum(1.0, s * np.exp(z * sd))
         else:
             lo, hi = np.clip(s * (1 - z * sd), 0, 1), np.clip(s * (1 + z * sd), 0, 1)
-    degenerate = (s >= 1.0) | (s <= 0.0)
     out["survival"] = s
-    out["survival_low"] = np.where(degenerate, s, lo)
-    out["survival_high"] = np.where(degenerate, s, hi)
+    out["survival_low"] = np.where(s >= 1.0, s, np.where(s <= 0.0, np.nan, lo))
+    out["survival_high"] = np.where(s >= 1.0, s, np.where(s <= 0.0, np.nan, hi))
     return out
 
 

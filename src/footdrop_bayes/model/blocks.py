@@ -24,6 +24,15 @@ import pandas as pd
 
 THRESHOLDS = {"max_rhat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "min_bfmi": 0.3}
 
+
+def format_rhat(value: float) -> str:
+    """R-hat to 3 decimals, or 4 where 3 would hide which side of the threshold it is
+    on (1.0102 is not "1.010", which reads as below 1.01)."""
+    text = f"{value:.3f}"
+    if np.isfinite(value) and float(text) == THRESHOLDS["max_rhat"]:
+        text = f"{value:.4f}"
+    return text
+
 #: Shift (posterior SDs) of the divergent draws' mean from the others' from which the
 #: divergences are attributed to a block. With d divergences the shift of an unrelated
 #: parameter has a standard error of about 1/sqrt(d) (less with autocorrelated draws).

@@ -21,13 +21,14 @@ from .blocks import (
     advice_list,
     block_diagnostics,
     divergence_culprit,
+    format_rhat,
     recorded_settings,
     where,
 )
 from .blocks import records as _records
 
 __all__ = ["THRESHOLDS", "advice", "block_diagnostics", "check_convergence",
-           "compute_diagnostics", "retry_sentence", "where"]
+           "compute_diagnostics", "format_rhat", "retry_sentence", "where"]
 
 
 def _free_vars(idata) -> list[str]:
@@ -84,7 +85,7 @@ def compute_diagnostics(idata) -> dict:
     if div > 0:
         failed.append(f"{div} divergent transition{'s' if div != 1 else ''}")
     if not out["max_rhat"] < THRESHOLDS["max_rhat"]:
-        failed.append(f"max R-hat {out['max_rhat']:.3f} >= {THRESHOLDS['max_rhat']}")
+        failed.append(f"max R-hat {format_rhat(out['max_rhat'])} >= {THRESHOLDS['max_rhat']}")
     for key, label in (("min_ess_bulk", "bulk"), ("min_ess_tail", "tail")):
         if not out[key] > THRESHOLDS[key]:
             failed.append(f"min {label} ESS {out[key]:.0f} <= {THRESHOLDS[key]}")
