@@ -173,3 +173,36 @@ def test_console_keeps_main_status_and_flushes_output(simulated, capsys):
     assert usage.returncode == 2 and "usage:" in usage.stderr
     helped = _console("--help")
     assert helped.returncode == 0 and "usage:" in helped.stdout
+
+
+def test_sigterm_stops_the_run_like_ctrl_c(simulated, tmp_path):
+    """``kill`` (or a scheduler's time limit) during the model: one line, exit 143, no
+    traceback and no temporary figure folder left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    argv = fit_args(simulated, tmp_path / "results", "--draws", "300", "--tune", "300",
+                    "--chains", "2", "--seed", "3")
+    code = f"import sys\nsys.argv = ['footdrop-bayes', *{argv!r}]\n" \
+           "from footdrop_bayes.cli import console\nconsole()\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"TMPDIR": str(temp), "PYTHONUNBUFFERED": "1"})
+    seen = []
+    try:
+        for line in proc.stderr:                   # the CLI's messages go to stderr
+            seen.append(line)
+            if "Bayesian model" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert any("Bayesian model" in line for line in seen), "".join(seen)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "footdrop-bayes: terminated" in err and "Traceback" not in err
+    assert not list(temp.glob("footdrop-bayes-figures-*"))

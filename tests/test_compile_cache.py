@@ -61,7 +61,9 @@ def test_same_structure_reuses_the_compiled_model(numba_model, resampled):
     model = fb.RecoveryModel(resampled, sampler_config=cfg)
     assert (len(model.data.patterns["weight"])
             != len(first.data.patterns["weight"])), "pattern count should differ"
+    assert model.compile_outlook() == "reused"
     model.fit(random_seed=3)
+    assert model.compile_outlook() is None                  # compiled: nothing to pay
     after = compile_cache.cache_info()
     assert model.compile_reused and model.nutpie_backend == first.nutpie_backend
     assert after["compiled"] == before["compiled"]
@@ -75,6 +77,7 @@ def test_same_structure_reuses_the_compiled_model(numba_model, resampled):
     # a fresh compilation of the same model gives the same draws with the same seed
     compile_cache.clear_cache()
     fresh = fb.RecoveryModel(resampled, sampler_config=cfg)
+    assert fresh.compile_outlook() == "disk"         # the first fit's manifest
     fresh.fit(random_seed=3)
     assert not fresh.compile_reused
     assert compile_cache.cache_info()["compiled"] == after["compiled"] + 1
@@ -115,6 +118,31 @@ def test_structure_key_separates_structures(fitted_model):
     assert key != compile_cache.structure_key(data, cfg | {"beta_sigma": 2.0}, par, "numba")
     flipped = {k: ("centred" if v != "centred" else "non-centred") for k, v in par.items()}
     assert key != compile_cache.structure_key(data, cfg, flipped, "numba")
+
+
+def test_compile_outlook_tells_a_new_structure_from_a_fresh_machine(fitted_model,
+                                                                    monkeypatch, tmp_path):
+    import pytensor.link.numba.cache as numba_cache
+
+    from footdrop_bayes.model import cached_wrapper
+
+    cfg = fitted_model.sampler_config | {"nutpie_backend": "numba"}
+    # a structure this process has not compiled (another prior), so the disk is asked
+    model = fb.RecoveryModel(fitted_model.cohort, sampler_config=cfg,
+                             model_config={"beta_sigma": 2.5})
+    monkeypatch.setattr(cached_wrapper, "manifest_path", lambda key: tmp_path / "no.json")
+    monkeypatch.setattr(numba_cache, "NUMBA_CACHE_PATH", tmp_path)
+    assert model.compile_outlook() == "first"                # pytensor's cache empty
+    (tmp_path / "op-1234.py311.nbi").write_bytes(b"")
+    assert model.compile_outlook() == "new"
+    jax = fb.RecoveryModel(fitted_model.cohort,
+                           sampler_config=cfg | {"nutpie_backend": "jax"})
+    assert jax.compile_outlook() == "jax"
+    pymc = fb.RecoveryModel(fitted_model.cohort, sampler_config=cfg | {"sampler": "pymc"})
+    assert pymc.compile_outlook() is None
+    from footdrop_bayes.analysis import COMPILING
+
+    assert set(COMPILING) == {"first", "new"}
 
 
 def test_auto_backend_rule_and_fallback_without_jax(monkeypatch):

@@ -24,6 +24,15 @@ from .model import DEFAULT_SAMPLER_CONFIG, RecoveryModel
 #: default nutpie sampler)
 IRRELEVANT_WARNINGS = ("PyTensor could not link to a BLAS",)
 
+#: what is said before a long compilation (RecoveryModel.compile_outlook), which would
+#: otherwise be a silent minute between the model's line and the sampler's progress bar
+COMPILING = {
+    "first": "compiling the model (numba): the first fit on this machine takes about a "
+             "minute; later fits of this model load it from disk in about a second",
+    "new": "compiling the model (numba): a model structure new to this machine takes "
+           "5-15 s; later fits of it load it from disk in about a second",
+}
+
 
 @dataclass
 class Analysis:
@@ -235,6 +244,9 @@ def analyse(cohort: Cohort, *, group: str | None = None, bands: Mapping | None =
                                                   **sampler_extra})
             _ = model.model                 # built before the hook: its forks share it
             stage("model", model=model, cohort=cohort, interval=interval)
+            outlook = model.compile_outlook()
+            if outlook in COMPILING:
+                say(COMPILING[outlook])
             model.fit(random_seed=random_seed)
             compiled = ("compiled model reused" if model.compile_reused else
                         f"{model.nutpie_backend} backend, compiled in "

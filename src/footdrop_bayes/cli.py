@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -499,9 +501,29 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:       # Ctrl-C, or SIGTERM (console)
+            if isinstance(exc, Terminated):
+                print(f"{PROG}: terminated", file=sys.stderr)
+                return 128 + signal.SIGTERM
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch scheduler's time limit) as an interrupt: the sampler
+    is stopped and temporary files and figure processes are cleaned up, as for Ctrl-C."""
+
+
+_MAIN_PID = [0]
+
+
+def _terminate(signum, frame):
+    if os.getpid() != _MAIN_PID[0]:
+        # a forked figure process, before it restored the default (a signal that
+        # reached the parent just before the fork is handled in both): end it quietly
+        os._exit(128 + signum)
+    raise Terminated
+
 
 
 def console() -> None:
@@ -514,7 +536,6 @@ def console() -> None:
     already closed, and only the teardown is skipped.
     """
     import atexit
-    import os
 
     status = [1]                                  # an uncaught exception: 1, as Python
 
@@ -527,6 +548,8 @@ def console() -> None:
         os._exit(status[0])
 
     atexit.register(_exit_now)
+    _MAIN_PID[0] = os.getpid()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         status[0] = main()
     except SystemExit as exc:                     # argparse: --help (0), usage error (2)

@@ -159,6 +159,7 @@ class EarlyFigures:
 
         def child():
             signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent stops us
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the CLI's handler
             if nice:
                 with contextlib.suppress(OSError):
                     os.nice(nice)         # idle cores only: the analysis goes first

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -146,6 +147,11 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, str(exc)
 
 
+def _worker_init() -> None:
+    """A forked worker ends at SIGTERM (the CLI's handler turns it into an exception)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run(index: int):
     try:
         _STEPS[index]()
@@ -187,13 +193,19 @@ def run_steps(steps: Sequence[Callable[[], object]], jobs: int | None = None
         _STEPS = steps
         try:
             with ProcessPoolExecutor(max_workers=min(jobs, len(steps)),
-                                     mp_context=multiprocessing.get_context("fork")) as ex:
+                                     mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_worker_init) as ex:
                 futures = [ex.submit(_run, i) for i in range(len(steps))]
-                for i, fut in enumerate(futures):
-                    try:
-                        results[i] = fut.result()
-                    except BrokenProcessPool:            # rerun below, in this process
-                        pass
+                try:
+                    for i, fut in enumerate(futures):
+                        try:
+                            results[i] = fut.result()
+                        except BrokenProcessPool:        # rerun below, in this process
+                            pass
+                except BaseException:                    # interrupted: start no more
+                    for fut in futures:
+                        fut.cancel()
+                    raise
         except (OSError, BrokenProcessPool):             # could not fork: run here
             pass
         finally:

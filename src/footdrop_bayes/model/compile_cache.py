@@ -124,6 +124,9 @@ def _compile(model, backend: str, disk_key: str | None = None):
     import nutpie
 
     from .expand import SAMPLER_VAR_NAMES
+    from .temp_sources import contain
+
+    contain()                        # pytensor's generated sources: removed at exit
 
     # var_names=[]: nutpie stores the unconstrained point only (no numba "expand"
     # wrapper of the derived variables to compile); expand.expand_posterior adds them
@@ -203,6 +206,39 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
         while len(_CACHE) > MAX_ENTRIES:
             _CACHE.popitem(last=False)
     return Compiled(compiled, time.perf_counter() - t0, False, backend)
+
+
+def compile_outlook(model, data: ModelData, config: dict, backend: str = "auto",
+                    iterations: int | None = None) -> str:
+    """What :func:`compiled_model` will do for ``model``, without doing it.
+
+    Parameters are :func:`compiled_model`'s.
+
+    Returns
+    -------
+    str
+        ``"reused"`` (compiled earlier in this process), ``"disk"`` (numba: the structure's
+        manifest is on disk, about 1 s), ``"jax"`` (compiled per fit, seconds), ``"new"``
+        (numba: a structure new to this machine, 5-15 s) or ``"first"`` (numba with
+        pytensor's numba cache empty, as after a fresh install: 30-60 s).
+    """
+    backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
+    if backend == "jax":
+        return "jax"
+    key = structure_key(data, config, model.parameterization, backend,
+                        getattr(model, "level_split", None))
+    with _LOCK:
+        if key in _CACHE:
+            return "reused"
+    from pathlib import Path
+
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    from .cached_wrapper import manifest_path
+
+    if backend == "numba" and manifest_path(repr(key)).exists():
+        return "disk"
+    return "new" if any(Path(NUMBA_CACHE_PATH).glob("*.nbi")) else "first"
 
 
 def cache_info() -> dict:

@@ -25,7 +25,7 @@ from ..cohort import Cohort
 from ..errors import DataError
 from . import priors
 from .build import build_model
-from .compile_cache import compiled_model
+from .compile_cache import compile_outlook, compiled_model
 from .diagnostics import check_convergence, compute_diagnostics
 from .likelihood import ModelData, encode, interval_loglik_numpy, prepare
 from .predictive import intervals_dataset, recovery_probability, simulate_intervals
@@ -188,6 +188,24 @@ class RecoveryModel:
         self._diagnostics = compute_diagnostics(idata)
         check_convergence(self._diagnostics, cfg["on_convergence_failure"])
         return self
+
+    def compile_outlook(self) -> str | None:
+        """What :meth:`fit` will pay to compile, without compiling.
+
+        Returns
+        -------
+        str or None
+            ``None`` when nothing is compiled (already compiled, or a PyMC-run sampler),
+            else :func:`~.compile_cache.compile_outlook`'s answer: ``"reused"``,
+            ``"disk"``, ``"jax"``, ``"new"`` (5-15 s) or ``"first"`` (30-60 s, pytensor's
+            numba cache empty).
+        """
+        cfg = self.sampler_config
+        if cfg["sampler"] != "nutpie" or self._compiled is not None:
+            return None
+        return compile_outlook(self.model, self.data, self.model_config,
+                               cfg["nutpie_backend"],
+                               int(cfg["chains"]) * (int(cfg["draws"]) + int(cfg["tune"])))
 
     def _retry_divergent(self, idata, seconds: float, random_seed):
         """Sample once more at ``retry_target_accept`` when the draws have divergences.
