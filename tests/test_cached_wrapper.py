@@ -97,7 +97,7 @@ def test_second_compilation_loads_the_wrapper_from_disk(pair):
     model, ours, _ = pair
     again = cached_wrapper.compile_numba(model, var_names=[])
     assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
-                                   "functions": "rewritten"}
+                                   "functions": "rewritten", "initial_point": "compiled"}
     x = np.random.default_rng(2).normal(size=ours.n_dim)
     assert _evaluate(again, x)[1] == _evaluate(ours, x)[1]
 
@@ -134,8 +134,13 @@ def test_manifest_skips_rewriting_and_gives_the_same_model(pair, tmp_path):
     assert cached_wrapper.LAST["functions"] == "rewritten"
     again = cached_wrapper.compile_numba(model, var_names=[], disk_key=key)
     assert cached_wrapper.LAST == {"logp": "cached", "expand": "cached",
-                                   "functions": "manifest"}
+                                   "functions": "manifest", "initial_point": "plan"}
     assert again.logp_func is None and again.n_dim == first.n_dim == ours.n_dim
+    # the initial point from the manifest's plan is PyMC's compiled function's, exactly
+    for seed in (0, 11, 2**63 - 1):
+        np.testing.assert_array_equal(again.initial_point_func(seed),
+                                      first.initial_point_func(seed))
+    assert not np.array_equal(again.initial_point_func(1), again.initial_point_func(2))
     assert "g" in json.loads(cached_wrapper.manifest_path(key).read_text())["layout"]
     rng = np.random.default_rng(5)
     for _ in range(5):

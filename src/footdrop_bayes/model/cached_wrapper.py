@@ -16,6 +16,12 @@ library versions, it is compiled once per model structure and machine (about 8 s
 loaded in a fraction of a second afterwards. Evaluations are identical to nutpie's wrapper
 (``tests/test_cached_wrapper.py``).
 
+The manifest also holds the sampler's initial point as data (:func:`initial_point_plan`:
+each variable's transformed support point and which of the seed's spawned generators
+draws its U(-1, 1) jitter), checked at writing to reproduce PyMC's compiled function
+exactly, so a process that loads the manifest compiles no initial-point function
+(0.4-0.7 s) and gives the same initial points, hence the same draws, for the same seed.
+
 It relies on nutpie internals (``_make_functions``, ``make_user_data``, ...): when they are
 missing, or pytensor gives the graph no cache key, :func:`compile_numba` returns ``None`` and
 the caller uses ``nutpie.compile_pymc_model``.
@@ -31,8 +37,10 @@ WRAPPER_VERSION = "1"
 
 #: how the last :func:`compile_numba` call went: each wrapper ``"cached"`` (loaded from
 #: disk), ``"compiled"`` (compiled and stored) or ``"nutpie"`` (fell back); the functions
-#: ``"manifest"`` (read from disk) or ``"rewritten"`` (pytensor's rewriting ran)
-LAST = {"logp": None, "expand": None, "functions": None}
+#: ``"manifest"`` (read from disk) or ``"rewritten"`` (pytensor's rewriting ran); the
+#: initial point ``"plan"`` (from the manifest, :func:`initial_point_plan`) or
+#: ``"compiled"`` (PyMC's function)
+LAST = {"logp": None, "expand": None, "functions": None, "initial_point": None}
 
 #: the nutpie internals used here (nutpie's numba path); without one, nutpie compiles
 _NUTPIE_NEEDS = ("_make_functions", "make_user_data", "_prepare_dims_and_coords",
@@ -285,10 +293,15 @@ def _from_manifest(model, var_names, disk_key: str):
     shapes = [tuple(shape) for shape in manifest["shapes"]]
     shape_info = (names, [slice(a, b) for a, b in manifest["slices"]], shapes)
     joined = len(model.free_RVs)                       # nutpie: the free variables first
-    point_fn = ncp._rv_dict_to_flat_array_wrapper(
-        _initial_point_fn(model, make_initial_point_fn, ncp),
-        names=names[:joined], shapes=shapes[:joined])
-    LAST.update(logp="cached", expand="cached", functions="manifest")
+    plan = manifest.get("initial_point")
+    if plan is not None:                               # no pytensor function to compile
+        point_fn = planned_point_fn(plan, shapes[:joined])
+    else:
+        point_fn = ncp._rv_dict_to_flat_array_wrapper(
+            _initial_point_fn(model, make_initial_point_fn, ncp),
+            names=names[:joined], shapes=shapes[:joined])
+    LAST.update(logp="cached", expand="cached", functions="manifest",
+                initial_point="plan" if plan is not None else "compiled")
     return _compiled_model(model, manifest["n_dim"], manifest["n_expanded"], shape_info,
                            cfuncs, point_fn, shared_data, user_data)
 
@@ -336,9 +349,86 @@ def _shared_variables(model) -> dict:
 
 def _initial_point_fn(model, make_initial_point_fn, ncp):
     """As ``nutpie.compile_pymc_model``'s defaults: support points, jittered."""
-    return ncp._wrap_with_lock(make_initial_point_fn(
+    return ncp._wrap_with_lock(_jittered_point_fn(model, make_initial_point_fn))
+
+
+def _jittered_point_fn(model, make_initial_point_fn, jitter: bool = True):
+    """PyMC's seeded initial-point function (transformed support points, U(-1, 1) jitter
+    on every free variable unless ``jitter`` is False)."""
+    return make_initial_point_fn(
         model=model, overrides=None, default_strategy="support_point",
-        jitter_rvs=set(model.free_RVs), return_transformed=True))
+        jitter_rvs=set(model.free_RVs) if jitter else set(), return_transformed=True)
+
+
+def initial_point_plan(model, names: list[str], shapes: list, jittered=None
+                       ) -> dict | None:
+    """PyMC's jittered initial point as data: ``{"base", "rng", "n_rngs"}`` or ``None``.
+
+    ``make_initial_point_fn`` compiles a pytensor function (0.4-0.7 s in every process)
+    whose value for a seed is each variable's transformed support point (``base``) plus
+    U(-1, 1) jitter drawn from the ``rng``-th of ``n_rngs`` generators spawned from the
+    seed (``pymc.pytensorf.reseed_rngs``). The plan is found once per model structure,
+    kept in the manifest, and used only when it reproduces the compiled function exactly
+    for three seeds (:func:`planned_point_fn`); otherwise ``None`` (the function is
+    compiled in each process, as before). ``jittered``: the compiled jittered function,
+    if there is one already.
+    """
+    import numpy as np
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.pytensorf import find_rng_nodes
+
+    if jittered is None:
+        jittered = _jittered_point_fn(model, make_initial_point_fn)
+    inner = getattr(jittered, "__wrapped__", None)
+    if inner is None or not hasattr(inner, "maker"):
+        return None
+    n_rngs = len(find_rng_nodes(inner.maker.fgraph.outputs))
+    plain = _jittered_point_fn(model, make_initial_point_fn, jitter=False)(0)
+    seeds = (1, 20240601, 2**40 + 7)
+    values = [jittered(s) for s in seeds]
+    rng_of = []
+    for name, shape in zip(names, shapes, strict=True):
+        base = np.asarray(plain[name], dtype="float64")
+        if base.shape != tuple(shape):
+            return None
+        match = [j for j in range(n_rngs)
+                 if all(np.array_equal(np.asarray(v[name], dtype="float64"),
+                                       base + _uniform(s, j, n_rngs, tuple(shape)))
+                        for s, v in zip(seeds, values, strict=True))]
+        if len(match) != 1:
+            return None
+        rng_of.append(match[0])
+    base = np.concatenate([np.ravel(np.asarray(plain[n], dtype="float64")) for n in names])
+    return {"base": [float(x) for x in base], "rng": rng_of, "n_rngs": n_rngs}
+
+
+def _uniform(seed, j: int, n_rngs: int, shape: tuple):
+    import numpy as np
+
+    child = np.random.SeedSequence(seed).spawn(n_rngs)[j]
+    return np.random.Generator(np.random.PCG64(child)).uniform(-1, 1, size=shape)
+
+
+def planned_point_fn(plan: dict, shapes: list):
+    """The seeded flat initial point of :func:`initial_point_plan` (nutpie's interface)."""
+    import numpy as np
+
+    base = np.asarray(plan["base"], dtype="float64")
+    shapes = [tuple(int(d) for d in shape) for shape in shapes]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    n_rngs = int(plan["n_rngs"])
+
+    def point(seed=None):
+        children = np.random.SeedSequence(seed).spawn(n_rngs)
+        out = base.copy()
+        start = 0
+        for shape, size, j in zip(shapes, sizes, plan["rng"], strict=True):
+            gen = np.random.Generator(np.random.PCG64(children[j]))
+            out[start:start + size] += np.ravel(gen.uniform(-1, 1, size=shape))
+            start += size
+        return out
+
+    return point
 
 
 def compile_numba(model, var_names=None, disk_key: str | None = None):
@@ -379,8 +469,9 @@ def compile_numba(model, var_names=None, disk_key: str | None = None):
             compiled = None
         if compiled is not None:
             return compiled
-    LAST["functions"] = "rewritten"
-    initial_point_fn = _initial_point_fn(model, make_initial_point_fn, ncp)
+    LAST.update(functions="rewritten", initial_point="compiled")
+    jittered = _jittered_point_fn(model, make_initial_point_fn)
+    initial_point_fn = ncp._wrap_with_lock(jittered)
     n_dim, n_expanded, logp_fn_pt, expand_fn_pt, point_fn, shape_info = ncp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
         pymc_initial_point_fn=initial_point_fn, var_names=var_names)
@@ -400,7 +491,14 @@ def compile_numba(model, var_names=None, disk_key: str | None = None):
         return None
     if disk_key is not None:
         names, slices, shapes = shape_info
+        joined = len(model.free_RVs)
+        try:
+            plan = initial_point_plan(model, list(names[:joined]), list(shapes[:joined]),
+                                      jittered)
+        except Exception:                              # another PyMC's internals: compile
+            plan = None
         _write_manifest(manifest_path(disk_key), {
+            "initial_point": plan,
             "var_names": None if var_names is None else list(var_names),
             "n_dim": int(n_dim), "n_expanded": int(n_expanded), "names": list(names),
             "slices": [[int(sl.start), int(sl.stop)] for sl in slices],
