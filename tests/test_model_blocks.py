@@ -19,7 +19,7 @@ from footdrop_bayes.model.build import (
     group_min_groups,
     levels_centred,
 )
-from footdrop_bayes.model.diagnostics import advice, compute_diagnostics, where
+from footdrop_bayes.model.diagnostics import _free_vars, advice, compute_diagnostics, where
 from footdrop_bayes.model.likelihood import prepare
 from footdrop_bayes.model.priors import model_config
 
@@ -307,6 +307,25 @@ def test_scattered_divergences_blame_no_block():
     assert n_div > 0 and d["culprit"] is None
     assert "not concentrated in one block" in where(d)
     assert "--parameterization" not in advice(d)
+
+
+def test_diagnostics_equal_arviz_with_its_numba_variance(fitted_model):
+    """compute_diagnostics uses numpy's variance inside ArviZ (no per-process numba
+    compilation): the same R-hat and ESS as ArviZ's default, and the flag restored."""
+    from arviz.utils import Numba
+
+    idata = fitted_model.idata
+    before = Numba.numba_flag
+    d = compute_diagnostics(idata)
+    assert Numba.numba_flag == before
+    assert Numba.numba_flag                  # numba is installed: ArviZ's default path
+    names = _free_vars(idata)
+    rhat = az.rhat(idata, var_names=names, method="rank")
+    ess = az.ess(idata, var_names=names, method="bulk")
+    assert d["max_rhat"] == pytest.approx(
+        max(float(np.nanmax(rhat[v])) for v in names), rel=1e-12)
+    assert d["min_ess_bulk"] == pytest.approx(
+        min(float(np.nanmin(ess[v])) for v in names), rel=1e-12)
 
 
 def test_fitted_model_diagnostics_by_block(fitted_model):

@@ -9,6 +9,7 @@ settings in force.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 
@@ -38,6 +39,24 @@ def _free_vars(idata) -> list[str]:
             if not v.startswith("log_hr_") and float(post[v].std()) > 0]
 
 
+@contextlib.contextmanager
+def _numpy_variance():
+    """ArviZ's R-hat and ESS with numpy's variance instead of its numba one.
+
+    ArviZ jit-compiles its variance without a disk cache, 0.15 s in every process (the
+    first diagnostics of a CLI fit), for no gain at these sizes; the numbers are the same
+    (``tests/test_model_blocks.py``). The flag is restored afterwards.
+    """
+    from arviz.utils import Numba
+
+    before = Numba.numba_flag
+    Numba.numba_flag = False
+    try:
+        yield
+    finally:
+        Numba.numba_flag = before
+
+
 def compute_diagnostics(idata) -> dict:
     """Divergences, max R-hat, min bulk/tail ESS, min E-BFMI, per block, and a verdict.
 
@@ -56,7 +75,7 @@ def compute_diagnostics(idata) -> dict:
         higher target_accept).
     """
     names = _free_vars(idata)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _numpy_variance():
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(idata, var_names=names, method="rank")
         ess_b = az.ess(idata, var_names=names, method="bulk")
