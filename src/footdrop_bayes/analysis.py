@@ -28,9 +28,9 @@ IRRELEVANT_WARNINGS = ("PyTensor could not link to a BLAS",)
 #: otherwise be a silent minute between the model's line and the sampler's progress bar
 COMPILING = {
     "first": "compiling the model (numba): the first fit on this machine takes about a "
-             "minute; later fits of this model load it from disk in about a second",
+             "minute; later fits of this model load it from disk in under a second",
     "new": "compiling the model (numba): a model structure new to this machine takes "
-           "5-15 s; later fits of it load it from disk in about a second",
+           "5-15 s; later fits of it load it from disk in under a second",
 }
 
 
