@@ -153,4 +153,16 @@ def test_km_cells_say_not_estimable():
     assert _km_cell(pd.Series({"percent_km": 75.0, "percent_km_low": 30.2,
                                "percent_km_high": 96.1})) == "75.0 (30.2–96.1)"
     assert _with_interval([1.0], [np.nan], [np.nan], lambda x: f"{100 * x:.1f}") == \
-        ["100.0 (not estimable)"]
+        ["100.0 (CI not estimable)"]
+    from footdrop_bayes.report_text import KM_NOT_ESTIMABLE, study_table_md
+
+    table = pd.DataFrame([{"n": 4, "withdrawn": 0, "recovered": 4, "analysed": 4,
+                           "percent_excluding_withdrawn": 100.0,
+                           "p_excluding_withdrawn": np.nan, "percent_km": 100.0,
+                           "percent_km_low": np.nan, "percent_km_high": np.nan,
+                           "p_logrank": 0.2}],
+                         index=pd.MultiIndex.from_tuples([("implant", "rare")]))
+    md = study_table_md(table, 0.95)
+    assert "100.0 (CI not estimable)" in md and md.endswith(KM_NOT_ESTIMABLE)
+    table[["percent_km", "percent_km_low", "percent_km_high"]] = [75.0, 33.5, 99.1]
+    assert KM_NOT_ESTIMABLE not in study_table_md(table, 0.95)

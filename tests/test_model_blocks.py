@@ -261,6 +261,9 @@ def test_rhat_text_shows_which_side_of_the_threshold_it_is_on():
     assert format_rhat(1.0043) == "1.004"
     assert format_rhat(1.0102) == "1.0102"         # "1.010" would read as below 1.01
     assert format_rhat(1.0098) == "1.0098"
+    assert format_rhat(1.00996) == "1.00996"       # "1.0100" would read as 1.01 too
+    assert format_rhat(1.01004) == "1.01004"
+    assert format_rhat(1.01) == "1.010"            # exactly the threshold
     assert format_rhat(1.234) == "1.234" and format_rhat(float("nan")) == "nan"
 
 

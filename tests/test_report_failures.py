@@ -131,6 +131,24 @@ def test_unwritable_folder_rescues_the_posterior(analysis, tmp_path, monkeypatch
             == analysis.model.idata.posterior["alpha"].values).all()
 
 
+def test_interrupted_writing_keeps_the_fit_and_says_why(analysis, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM while the folder is written: the finished fit is kept beside it,
+    and the message says the run was interrupted (not that the folder was unwritable)."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    said = []
+    monkeypatch.setattr(report, "analyse", lambda *a, **k: analysis)
+    monkeypatch.setattr(report, "write_report", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.run_analysis(analysis.cohort, tmp_path / "results", figures=False,
+                            say=said.append)
+    assert (tmp_path / "results.posterior.nc").is_file()
+    assert any(m.startswith("the run was interrupted before the output folder was "
+                            "complete; the fitted posterior is saved in") for m in said)
+    assert not any("could not be written" in m for m in said)
+
+
 def test_cli_names_a_failing_figure_in_one_warning_line(analysis, study_tables, tmp_path,
                                                         monkeypatch, capsys):
     visits, patients = study_tables

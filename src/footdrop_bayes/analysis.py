@@ -30,7 +30,7 @@ COMPILING = {
     "first": "compiling the model (numba): the first fit on this machine takes about a "
              "minute; later fits of this model load it from disk in under a second",
     "new": "compiling the model (numba): a model structure new to this machine takes "
-           "5-15 s; later fits of it load it from disk in under a second",
+           "10-40 s; later fits of it load it from disk in under a second",
 }
 
 

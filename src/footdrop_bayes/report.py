@@ -169,8 +169,10 @@ def safe_report_markdown(a: Analysis, captions: dict, problems: Problems) -> str
     return text.rstrip("\n") + "\n\n" + extra if extra else text
 
 
-def rescue_posterior(a: Analysis, out: Path, say: Callable[[str], None] = print) -> Path | None:
-    """Save the fit beside ``out`` (``<out>.posterior.nc``) when the folder failed.
+def rescue_posterior(a: Analysis, out: Path, say: Callable[[str], None] = print, *,
+                     interrupted: bool = False) -> Path | None:
+    """Save the fit beside ``out`` (``<out>.posterior.nc``) when the folder failed, or
+    when the run was ``interrupted`` (Ctrl-C, SIGTERM) before the folder was complete.
 
     Returns the file written, or None if even that failed.
     """
@@ -181,7 +183,9 @@ def rescue_posterior(a: Analysis, out: Path, say: Callable[[str], None] = print)
             a.model.save(path)
     except Exception:            # the original error is the one to show
         return None
-    say(f"the output folder could not be written; the fitted posterior is saved in {path} "
+    why = ("the run was interrupted before the output folder was complete" if interrupted
+           else "the output folder could not be written")
+    say(f"{why}; the fitted posterior is saved in {path} "
         "(reload it with RecoveryModel.load and pass it to analyse(model=...))")
     return path
 
@@ -225,8 +229,8 @@ def run_analysis(cohort: Cohort, out: str | Path, *, group: str | None = None,
         try:
             write_report(a, out, overwrite=overwrite, figures=figures, say=say,
                          early=early)
-        except BaseException:
-            rescue_posterior(a, out, say)
+        except BaseException as exc:
+            rescue_posterior(a, out, say, interrupted=isinstance(exc, KeyboardInterrupt))
             raise
     finally:
         if early is not None:

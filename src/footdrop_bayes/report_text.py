@@ -38,6 +38,18 @@ def _km_cell(r) -> str:
             f"{_pct(r['percent_km_high'])})")
 
 
+#: under a table with a Kaplan–Meier cell "CI not estimable" (classical.km)
+KM_NOT_ESTIMABLE = ("CI not estimable: every patient still at risk had recovered "
+                    "(Kaplan–Meier 100 %), where Greenwood's variance is undefined (R's "
+                    "survfit gives NA); it does not mean certainty - see the curve's band "
+                    "before that time and the number of patients.")
+
+
+def _km_note(md: str) -> str:
+    """``md`` followed by :data:`KM_NOT_ESTIMABLE` when one of its cells needs it."""
+    return md + "\n\n" + KM_NOT_ESTIMABLE if "CI not estimable" in md else md
+
+
 def _p(x: float) -> str:
     return "" if pd.isna(x) else ("<0.001" if x < 0.001 else f"{x:.3f}")
 
@@ -61,7 +73,7 @@ def study_table_md(t: pd.DataFrame, interval: float) -> str:
             f"% Kaplan–Meier ({lvl} CI), withdrawn censored": _km_cell(r),
             "p (log-rank)": _p(r["p_logrank"]),
         })
-    return summaries.to_markdown(pd.DataFrame(rows))
+    return _km_note(summaries.to_markdown(pd.DataFrame(rows)))
 
 
 def diagnostics_md(d: dict) -> str:
@@ -230,7 +242,7 @@ def _recovery(a: Analysis, captions: dict) -> list[str]:
                 "cohort as it is (the average of every patient's predicted curve), next to "
                 "the observed Kaplan–Meier value.")
     return ["### Probability of recovery", "", text, "",
-            _md(level_rows(a.recovery, c.follow_up), a.interval), "",
+            _km_note(_md(level_rows(a.recovery, c.follow_up), a.interval)), "",
             figure_md(captions, "recovery_by_level"),
             figure_md(captions, "posterior_curves")]
 

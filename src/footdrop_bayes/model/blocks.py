@@ -26,11 +26,14 @@ THRESHOLDS = {"max_rhat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "min_b
 
 
 def format_rhat(value: float) -> str:
-    """R-hat to 3 decimals, or 4 where 3 would hide which side of the threshold it is
-    on (1.0102 is not "1.010", which reads as below 1.01)."""
-    text = f"{value:.3f}"
-    if np.isfinite(value) and float(text) == THRESHOLDS["max_rhat"]:
-        text = f"{value:.4f}"
+    """R-hat to 3 decimals, or as many more (up to 8) as it takes for the text not to
+    read as the threshold itself (1.0102, not "1.010"; 1.00996, not "1.0100")."""
+    if not np.isfinite(value):
+        return f"{value:.3f}"
+    for digits in range(3, 9):
+        text = f"{value:.{digits}f}"
+        if float(text) != THRESHOLDS["max_rhat"] or value == THRESHOLDS["max_rhat"]:
+            return text
     return text
 
 #: Shift (posterior SDs) of the divergent draws' mean from the others' from which the

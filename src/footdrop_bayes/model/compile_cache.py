@@ -1,7 +1,7 @@
 """Compile once per model structure: a process-level cache of nutpie-compiled models.
 
 Compiling a model with numba costs 0.1-0.5 s in a process that finds the structure's
-manifest and wrappers on disk (:mod:`.cached_wrapper`), 5-15 s for a structure new to the
+manifest and wrappers on disk (:mod:`.cached_wrapper`), 10-40 s for a structure new to the
 machine and 30-100 s with pytensor's numba cache empty; sampling a small cohort takes a
 few seconds. (The JAX backend compiles in seconds with the data frozen in, so it compiles
 per fit and is not cached.) The data of :func:`~.build.build_model` are ``pm.Data`` of
@@ -46,7 +46,7 @@ JAX_MAX_TERMS = 2000
 #: in about 6 s but each gradient is called through Python, about 20 times slower than
 #: numba's (bundled cohort, 8,000 iterations: JAX 6.0 s compile + 54.6 s sampling,
 #: numba 2.4 s sampling). numba's compilation is under a second for a structure the machine
-#: has compiled before (:mod:`.cached_wrapper`), 5-15 s for a new one and 30-100 s with
+#: has compiled before (:mod:`.cached_wrapper`), 10-40 s for a new one and 30-100 s with
 #: pytensor's cache empty, as on a fresh CI machine: JAX's 6 s bounds short runs (tests,
 #: quick looks) wherever they run, and the choice never depends on the machine's cache
 #: (same seed, same draws). Default-size fits use numba (docs/performance.md).
@@ -219,7 +219,7 @@ def compile_outlook(model, data: ModelData, config: dict, backend: str = "auto",
     str
         ``"reused"`` (compiled earlier in this process), ``"disk"`` (numba: the structure's
         manifest is on disk, 0.1-0.5 s), ``"jax"`` (compiled per fit, seconds), ``"new"``
-        (numba: a structure new to this machine, 5-15 s) or ``"first"`` (numba with
+        (numba: a structure new to this machine, 10-40 s) or ``"first"`` (numba with
         pytensor's numba cache empty, as after a fresh install: 30-60 s).
     """
     backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)

@@ -197,7 +197,7 @@ class RecoveryModel:
         str or None
             ``None`` when nothing is compiled (already compiled, or a PyMC-run sampler),
             else :func:`~.compile_cache.compile_outlook`'s answer: ``"reused"``,
-            ``"disk"``, ``"jax"``, ``"new"`` (5-15 s) or ``"first"`` (30-60 s, pytensor's
+            ``"disk"``, ``"jax"``, ``"new"`` (10-40 s) or ``"first"`` (30-60 s, pytensor's
             numba cache empty).
         """
         cfg = self.sampler_config

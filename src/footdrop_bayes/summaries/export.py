@@ -45,7 +45,7 @@ def _with_interval(mid, low, high, fmt) -> list[str]:
             out.append("")
             continue
         if pd.isna(lo) and pd.isna(hi):     # e.g. Kaplan–Meier at 100 % (classical.km)
-            out.append(f"{fmt(m)} (not estimable)")
+            out.append(f"{fmt(m)} (CI not estimable)")
             continue
         out.append(f"{fmt(m) or '–'} ({fmt(lo) or '–'} to {fmt(hi) or 'not reached'})")
     return out
