@@ -525,7 +525,6 @@ def _terminate(signum, frame):
     raise Terminated
 
 
-
 def console() -> None:
     """The ``footdrop-bayes`` command: :func:`main`, then exit without module teardown.
 

@@ -13,6 +13,7 @@ from .model.diagnostics import advice, format_rhat, retry_sentence, where
 from .options import per_phrase
 from .report_guard import Problems, attempt
 from .report_mix import level_rows, mix_notes, terms_phrase
+from .summaries.export import CI_NOT_ESTIMABLE
 
 
 def _md(df: pd.DataFrame, interval: float | None = None) -> str:
@@ -33,13 +34,13 @@ def _km_cell(r) -> str:
     if pd.isna(r["percent_km"]):
         return ""
     if pd.isna(r["percent_km_low"]) or pd.isna(r["percent_km_high"]):
-        return f"{_pct(r['percent_km'])} (CI not estimable)"
+        return f"{_pct(r['percent_km'])} ({CI_NOT_ESTIMABLE})"
     return (f"{_pct(r['percent_km'])} ({_pct(r['percent_km_low'])}–"
             f"{_pct(r['percent_km_high'])})")
 
 
 #: under a table with a Kaplan–Meier cell "CI not estimable" (classical.km)
-KM_NOT_ESTIMABLE = ("CI not estimable: every patient still at risk had recovered "
+KM_NOT_ESTIMABLE = (f"{CI_NOT_ESTIMABLE}: every patient still at risk had recovered "
                     "(Kaplan–Meier 100 %), where Greenwood's variance is undefined (R's "
                     "survfit gives NA); it does not mean certainty - see the curve's band "
                     "before that time and the number of patients.")
@@ -47,7 +48,7 @@ KM_NOT_ESTIMABLE = ("CI not estimable: every patient still at risk had recovered
 
 def _km_note(md: str) -> str:
     """``md`` followed by :data:`KM_NOT_ESTIMABLE` when one of its cells needs it."""
-    return md + "\n\n" + KM_NOT_ESTIMABLE if "CI not estimable" in md else md
+    return md + "\n\n" + KM_NOT_ESTIMABLE if CI_NOT_ESTIMABLE in md else md
 
 
 def _p(x: float) -> str:

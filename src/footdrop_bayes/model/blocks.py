@@ -36,6 +36,7 @@ def format_rhat(value: float) -> str:
             return text
     return text
 
+
 #: Shift (posterior SDs) of the divergent draws' mean from the others' from which the
 #: divergences are attributed to a block. With d divergences the shift of an unrelated
 #: parameter has a standard error of about 1/sqrt(d) (less with autocorrelated draws).

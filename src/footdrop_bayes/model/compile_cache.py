@@ -158,6 +158,14 @@ def _with_data(compiled, data: ModelData):
     return dataclasses.replace(new, _coords=coords)
 
 
+def _backend_and_key(model, data: ModelData, config: dict, backend: str,
+                     iterations: int | None) -> tuple[str, tuple]:
+    """The backend a fit of ``model`` uses and its :func:`structure_key`."""
+    backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
+    return backend, structure_key(data, config, model.parameterization, backend,
+                                  getattr(model, "level_split", None))
+
+
 def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
                    iterations: int | None = None) -> Compiled:
     """A nutpie-compiled ``model``, compiled at most once per structure and process.
@@ -181,9 +189,7 @@ def compiled_model(model, data: ModelData, config: dict, backend: str = "auto",
         arrays, the wall time spent here (compilation on a miss, milliseconds on a hit),
         whether an earlier compilation was reused, and the backend used.
     """
-    backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
-    key = structure_key(data, config, model.parameterization, backend,
-                        getattr(model, "level_split", None))
+    backend, key = _backend_and_key(model, data, config, backend, iterations)
     t0 = time.perf_counter()
     if backend == "jax":                      # frozen data: compiled per fit (seconds)
         compiled = _compile(model, backend)
@@ -222,11 +228,9 @@ def compile_outlook(model, data: ModelData, config: dict, backend: str = "auto",
         (numba: a structure new to this machine, 10-40 s) or ``"first"`` (numba with
         pytensor's numba cache empty, as after a fresh install: 30-60 s).
     """
-    backend = resolve_backend(backend, len(data.patterns["weight"]), iterations)
+    backend, key = _backend_and_key(model, data, config, backend, iterations)
     if backend == "jax":
         return "jax"
-    key = structure_key(data, config, model.parameterization, backend,
-                        getattr(model, "level_split", None))
     with _LOCK:
         if key in _CACHE:
             return "reused"

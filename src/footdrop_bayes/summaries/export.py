@@ -38,6 +38,10 @@ def _num(x: float, digits: int = 2) -> str:
     return "" if pd.isna(x) else f"{x:.{digits}f}"
 
 
+#: an interval that cannot be estimated, e.g. Kaplan–Meier at 100 % (classical.km)
+CI_NOT_ESTIMABLE = "CI not estimable"
+
+
 def _with_interval(mid, low, high, fmt) -> list[str]:
     out = []
     for m, lo, hi in zip(mid, low, high, strict=True):
@@ -45,7 +49,7 @@ def _with_interval(mid, low, high, fmt) -> list[str]:
             out.append("")
             continue
         if pd.isna(lo) and pd.isna(hi):     # e.g. Kaplan–Meier at 100 % (classical.km)
-            out.append(f"{fmt(m)} (CI not estimable)")
+            out.append(f"{fmt(m)} ({CI_NOT_ESTIMABLE})")
             continue
         out.append(f"{fmt(m) or '–'} ({fmt(lo) or '–'} to {fmt(hi) or 'not reached'})")
     return out
